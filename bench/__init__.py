@@ -1,0 +1,1 @@
+"""Benchmarks, run by bench/run.py (`make bench`). One module per benchmark."""

@@ -1,0 +1,129 @@
+"""Writing side effects to the outbox and delivering them.
+
+`outbox_enqueue` is called by services inside their transaction. After commit a Celery
+task delivers each row; the periodic relay picks up anything whose task was lost (broker
+down at commit, worker killed). Delivery claims a row with a conditional UPDATE, so two
+deliveries of the same row (a duplicated task, relay and task at once) send it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+
+from outbox.models import Message
+
+logger = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 120
+MAX_ATTEMPTS = 8
+Handler = Callable[[dict[str, Any]], None]
+
+
+def _send_email(payload: dict[str, Any]) -> None:
+    message = EmailMultiAlternatives(
+        subject=payload["subject"],
+        body=payload["text"],
+        to=[payload["to"]],
+        headers=payload.get("headers") or {},
+    )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
+    message.send()
+
+
+HANDLERS: dict[str, Handler] = {Message.Topic.EMAIL: _send_email}
+
+
+def outbox_enqueue(
+    *, topic: str, dedupe_key: str, payload: dict[str, Any], available_at: datetime | None = None
+) -> Message:
+    """Write one message; schedule its delivery for after the surrounding commit."""
+    fields: dict[str, Any] = {"topic": topic, "dedupe_key": dedupe_key, "payload": payload}
+    if available_at is not None:
+        fields["available_at"] = available_at
+    message = Message.objects.create(**fields)
+    if available_at is None:
+        transaction.on_commit(lambda: _schedule_delivery_unsafe(message.pk))
+    return message
+
+
+def _schedule_delivery_unsafe(message_id: int) -> None:
+    """Ask a worker to deliver now. Failure is fine: the relay will find the row."""
+    from outbox.tasks import outbox_deliver_task
+
+    try:
+        outbox_deliver_task.delay(message_id)
+    except Exception:  # the broker is down; the row waits for the relay
+        logger.warning("could not enqueue outbox message %s; the relay will deliver it", message_id)
+
+
+def outbox_deliver(*, message_id: int, now: datetime) -> bool:
+    """Deliver one message if it is due and unclaimed. Returns True if this call sent it."""
+    claimed = (
+        Message.objects.filter(
+            pk=message_id,
+            delivered_at__isnull=True,
+            failed_at__isnull=True,
+            available_at__lte=now,
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return False
+    message = Message.objects.get(pk=message_id)
+    try:
+        HANDLERS[message.topic](message.payload)
+    except Exception as error:
+        _record_failure(message=message, error=error, now=now)
+        return False
+    Message.objects.filter(pk=message_id).update(
+        delivered_at=now, claimed_until=None, last_error=""
+    )
+    return True
+
+
+def _record_failure(*, message: Message, error: Exception, now: datetime) -> None:
+    logger.warning("outbox message %s failed (attempt %s): %s", message.pk, message.attempts, error)
+    # Exponential backoff with jitter, so a recovering SMTP server is not hit all at once.
+    delay = min(3600, 30 * 2 ** (message.attempts - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+    gave_up = message.attempts >= MAX_ATTEMPTS
+    Message.objects.filter(pk=message.pk).update(
+        claimed_until=None,
+        available_at=now + timedelta(seconds=delay),
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+        failed_at=now if gave_up else None,
+    )
+
+
+def outbox_pending_ids(*, now: datetime, limit: int = 500) -> list[int]:
+    return list(
+        Message.objects.filter(
+            delivered_at__isnull=True, failed_at__isnull=True, available_at__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("available_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def outbox_relay(*, now: datetime, limit: int = 500) -> int:
+    """Deliver what is due and unclaimed (a lost task left it behind). Returns the count sent."""
+    return sum(
+        outbox_deliver(message_id=pk, now=now) for pk in outbox_pending_ids(now=now, limit=limit)
+    )
+
+
+def outbox_retry(*, message_ids: list[int], now: datetime) -> int:
+    """Give failed messages another round of attempts (admin action)."""
+    return Message.objects.filter(pk__in=message_ids, delivered_at__isnull=True).update(
+        failed_at=None, attempts=0, available_at=now, claimed_until=None
+    )

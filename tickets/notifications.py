@@ -1,0 +1,62 @@
+"""Ticket emails: rendered when the change is made, written to the outbox in its
+transaction, delivered by a worker after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from accounts.models import User
+from outbox.models import Message
+from outbox.services import outbox_enqueue
+from tickets.models import Comment, TicketEvent
+from tickets.selectors import can_view
+
+
+def notify(
+    *,
+    event: TicketEvent,
+    recipients: Iterable[User | None],
+    headline: str,
+    comment: Comment | None = None,
+    include_actor: bool = False,
+) -> int:
+    """Queue one email per recipient for this event; never to someone who cannot open the
+    ticket (a watcher of a confidential request), and not to the person who acted unless
+    `include_actor` (the filing receipt, which carries the reference).
+
+    Returns how many emails were queued.
+    """
+    ticket = event.ticket
+    url = settings.SITE_URL + reverse("ticket_detail", args=[ticket.reference])
+    queued: set[int] = set()
+    for user in recipients:
+        if user is None or not user.is_active or not user.email:
+            continue
+        if (user.pk == event.actor_id and not include_actor) or user.pk in queued:
+            continue
+        if not can_view(user=user, ticket=ticket):
+            continue
+        queued.add(user.pk)
+        context = {
+            "ticket": ticket,
+            "event": event,
+            "recipient": user,
+            "headline": headline,
+            "comment": comment,
+            "url": url,
+        }
+        outbox_enqueue(
+            topic=Message.Topic.EMAIL,
+            dedupe_key=f"ticket-event:{event.pk}:user:{user.pk}",
+            payload={
+                "to": user.email,
+                "subject": f"[{ticket.reference}] {ticket.title}",
+                "text": render_to_string("emails/ticket_event.txt", context),
+                "headers": {"X-Servicedesk-Ticket": ticket.reference},
+            },
+        )
+    return len(queued)

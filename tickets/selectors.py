@@ -1,0 +1,257 @@
+"""Permission-checked reads. Every screen and API endpoint reads tickets through here.
+
+Who sees what:
+- requesters see tickets they requested or filed, and tickets they watch (unless the
+  request type is confidential and they are not a member of the department);
+- members (agents and leads) of a department see all of its tickets;
+- superusers see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from tickets.models import (
+    Attachment,
+    Comment,
+    Department,
+    Membership,
+    RequestType,
+    Ticket,
+    TicketEvent,
+)
+
+PAGE_SIZE = 25
+
+
+def user_department_ids(user: User) -> frozenset[int]:
+    """The departments the user works for (agent or lead), cached on the user object."""
+    cached = getattr(user, "_department_ids", None)
+    if cached is None:
+        cached = frozenset(
+            Membership.objects.filter(user=user).values_list("department_id", flat=True)
+        )
+        user._department_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def user_lead_department_ids(user: User) -> frozenset[int]:
+    cached = getattr(user, "_lead_department_ids", None)
+    if cached is None:
+        cached = frozenset(
+            Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list(
+                "department_id", flat=True
+            )
+        )
+        user._lead_department_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def is_member(user: User, department_id: int) -> bool:
+    return user.is_superuser or department_id in user_department_ids(user)
+
+
+def is_agent(user: User) -> bool:
+    return user.is_superuser or bool(user_department_ids(user))
+
+
+def visible_tickets_q(user: User) -> Q:
+    if user.is_superuser:
+        return Q()
+    own = Q(requester=user) | Q(created_by=user)
+    # A subquery, not Q(watchers=user): joining the watchers table under an OR repeats a
+    # ticket once per watcher.
+    watching = Ticket.watchers.through.objects.filter(user=user).values("ticket_id")
+    watched = Q(pk__in=watching) & Q(request_type__is_confidential=False)
+    return own | watched | Q(department_id__in=user_department_ids(user))
+
+
+def ticket_access(*, user: User, reference: str) -> Ticket:
+    """The ticket, if the user may see it; otherwise 404 (existence is not revealed)."""
+    ticket = (
+        Ticket.objects.filter(reference=reference)
+        .select_related(
+            "department", "request_type", "requesting_department", "requester", "assignee",
+            "created_by",
+        )
+        .first()
+    )  # fmt: skip
+    if ticket is None or not can_view(user=user, ticket=ticket):
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def can_view(*, user: User, ticket: Ticket) -> bool:
+    if is_member(user, ticket.department_id):
+        return True
+    if user.pk in (ticket.requester_id, ticket.created_by_id):
+        return True
+    if ticket.request_type.is_confidential:
+        return False
+    return ticket.watchers.filter(pk=user.pk).exists()
+
+
+def can_work(*, user: User, ticket: Ticket) -> bool:
+    """Agents' actions: assign, change status, internal notes, transfer, priority."""
+    return is_member(user, ticket.department_id)
+
+
+def ticket_comments_for(*, user: User, ticket: Ticket) -> QuerySet[Comment]:
+    comments = ticket.comments.select_related("author").prefetch_related("attachments")
+    if not can_work(user=user, ticket=ticket):
+        comments = comments.filter(is_internal=False)
+    return comments
+
+
+def ticket_events_for(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
+    events = ticket.events.select_related("actor")
+    if not can_work(user=user, ticket=ticket):
+        events = events.exclude(action__in=TicketEvent.INTERNAL_ACTIONS)
+    return events
+
+
+def ticket_attachments_for(*, user: User, ticket: Ticket) -> QuerySet[Attachment]:
+    """Attachments filed with the description (comment attachments come with comments)."""
+    return ticket.attachments.filter(comment__isnull=True)
+
+
+def attachment_access(*, user: User, attachment_id: int) -> Attachment:
+    attachment = (
+        Attachment.objects.select_related("ticket__request_type", "comment")
+        .filter(pk=attachment_id)
+        .first()
+    )
+    if attachment is None or not can_view(user=user, ticket=attachment.ticket):
+        raise Http404("No such file.")
+    internal = attachment.comment is not None and attachment.comment.is_internal
+    if internal and not can_work(user=user, ticket=attachment.ticket):
+        raise Http404("No such file.")
+    return attachment
+
+
+def department_list_for_filing() -> QuerySet[Department]:
+    return Department.objects.filter(is_active=True, request_types__is_active=True).distinct()
+
+
+def department_for_filing(*, code: str) -> Department:
+    department = Department.objects.filter(code=code, is_active=True).first()
+    if department is None:
+        raise Http404("No such department.")
+    return department
+
+
+def request_type_for_filing(*, department: Department, request_type_id: int) -> RequestType:
+    request_type = (
+        RequestType.objects.filter(department=department, pk=request_type_id, is_active=True)
+        .prefetch_related("fields")
+        .first()
+    )
+    if request_type is None:
+        raise Http404("No such request type.")
+    return request_type
+
+
+def department_access_for_agent(*, user: User, code: str) -> Department:
+    department = Department.objects.filter(code=code).first()
+    if department is None or not is_member(user, department.pk):
+        raise Http404("No such department.")
+    return department
+
+
+def departments_for_agent(*, user: User) -> QuerySet[Department]:
+    if user.is_superuser:
+        return Department.objects.all()
+    return Department.objects.filter(pk__in=user_department_ids(user))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One keyset page: rows plus the cursors of the neighbouring pages (None at an end)."""
+
+    rows: list[Ticket]
+    next_cursor: int | None
+    previous_cursor: int | None
+
+
+def keyset_page(
+    queryset: QuerySet[Ticket],
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Newest first by id. `after` pages to older rows, `before` to newer ones.
+
+    No OFFSET and no COUNT: each page is an index range scan of size + 1 rows, so a deep
+    page costs what the first does.
+    """
+    if before is not None:
+        rows = list(queryset.filter(id__gt=before).order_by("id")[: size + 1])
+        has_more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return Page(
+            rows=rows,
+            next_cursor=rows[-1].pk if rows else None,
+            previous_cursor=rows[0].pk if rows and has_more_newer else None,
+        )
+    if after is not None:
+        queryset = queryset.filter(id__lt=after)
+    rows = list(queryset.order_by("-id")[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows=rows,
+        next_cursor=rows[-1].pk if rows and has_more else None,
+        previous_cursor=rows[0].pk if rows and after is not None else None,
+    )
+
+
+LIST_RELATED = ("department", "request_type", "requester", "assignee", "requesting_department")
+
+
+def ticket_queue_for_agent(
+    *, user: User, department: Department, filters: dict[str, Any]
+) -> QuerySet[Ticket]:
+    """The department's tickets, filtered; the caller pages it with keyset_page."""
+    if not is_member(user, department.pk):
+        raise Http404("No such department.")
+    queryset = Ticket.objects.filter(department=department).select_related(*LIST_RELATED)
+    return _apply_filters(queryset, filters)
+
+
+def ticket_list_for_requester(*, user: User, status: str = "") -> QuerySet[Ticket]:
+    """'My requests': tickets the user asked for or filed for someone else."""
+    queryset = Ticket.objects.filter(Q(requester=user) | Q(created_by=user)).select_related(
+        *LIST_RELATED
+    )
+    return _apply_filters(queryset, {"status": status})
+
+
+def _apply_filters(queryset: QuerySet[Ticket], filters: dict[str, Any]) -> QuerySet[Ticket]:
+    status = filters.get("status") or ""
+    if status == "active":
+        queryset = queryset.filter(status__in=Ticket.OPEN_STATUSES)
+    elif status:
+        queryset = queryset.filter(status=status)
+    if filters.get("priority"):
+        queryset = queryset.filter(priority=filters["priority"])
+    assignee = filters.get("assignee")
+    if assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif assignee:
+        queryset = queryset.filter(assignee_id=assignee)
+    if filters.get("request_type"):
+        queryset = queryset.filter(request_type_id=filters["request_type"])
+    if filters.get("requesting_department"):
+        queryset = queryset.filter(requesting_department_id=filters["requesting_department"])
+    search = (filters.get("q") or "").strip()
+    if search:
+        # References are upper case by construction: an exact comparison uses the unique
+        # index, where iexact's UPPER(reference) would make PostgreSQL walk every row.
+        queryset = queryset.filter(Q(reference=search.upper()) | Q(title__icontains=search))
+    return queryset

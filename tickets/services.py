@@ -1,0 +1,682 @@
+"""Every change to a ticket, each in one function.
+
+Each service checks who may do it, locks the ticket row, writes the change, records the
+audit event and queues notifications in the outbox, all in one transaction. A refused
+change raises before anything is written. Views, the API, admin actions and Celery
+tasks call these; none of them writes ticket models itself.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Q
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from accounts.models import User
+from tickets.extra_fields import check_extra_fields
+from tickets.markdown import render_markdown
+from tickets.models import (
+    Attachment,
+    Comment,
+    Department,
+    Membership,
+    Priority,
+    RequestType,
+    Ticket,
+    TicketEvent,
+)
+from tickets.notifications import notify
+from tickets.selectors import can_view, can_work
+
+Status = Ticket.Status
+MAX_BODY = 20_000
+
+
+class TransitionRefused(Exception):
+    """A status change that the lifecycle does not allow; nothing was changed."""
+
+
+# Which statuses each status may move to. Who may make each move is in _check_transition.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.NEW: {Status.OPEN, Status.WAITING, Status.RESOLVED, Status.CANCELLED},
+    Status.OPEN: {Status.WAITING, Status.RESOLVED},
+    Status.WAITING: {Status.OPEN, Status.RESOLVED},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: set(),
+    Status.CANCELLED: set(),
+}
+
+
+# --- Filing -------------------------------------------------------------------------
+
+
+def ticket_create(
+    *,
+    created_by: User,
+    request_type: RequestType,
+    title: str,
+    description: str,
+    requester: User | None = None,
+    priority: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    now: datetime | None = None,
+) -> Ticket:
+    """File a request to the request type's department.
+
+    `requester` defaults to `created_by`; filing on behalf of someone else makes the filer
+    a watcher. The requesting department is a snapshot of the requester's home department.
+    Raises ValidationError (per field) for bad input; nothing is written then.
+    """
+    now = now or timezone.now()
+    requester = requester or created_by
+    department = request_type.department
+    errors: dict[str, list[str]] = {}
+    title = (title or "").strip()
+    description = (description or "").strip()
+    if not title:
+        errors["title"] = ["Give your request a short title."]
+    elif len(title) > 200:
+        errors["title"] = ["Keep the title under 200 characters."]
+    if not description:
+        errors["description"] = ["Describe what you need."]
+    elif len(description) > MAX_BODY:
+        errors["description"] = [f"Keep the description under {MAX_BODY} characters."]
+    if not (department.is_active and request_type.is_active):
+        errors["request_type"] = ["This request type is not accepting requests."]
+    if priority is not None and priority not in Priority.values:
+        errors["priority"] = ["Choose a priority from the list."]
+    if not requester.is_active:
+        errors["requester"] = ["This person's account is inactive."]
+    try:
+        cleaned_extra = check_extra_fields(fields=request_type.fields.all(), values=extra or {})
+    except ValidationError as error:
+        cleaned_extra = {}
+        errors.update({f"extra.{key}": msgs for key, msgs in error.message_dict.items()})
+    try:
+        check_attachments(attachments)
+    except ValidationError as error:
+        errors["attachments"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        department = Department.objects.select_for_update().get(pk=department.pk)
+        department.ticket_sequence += 1
+        department.save(update_fields=["ticket_sequence"])
+        ticket = Ticket.objects.create(
+            reference=f"{department.code}-{department.ticket_sequence}",
+            department=department,
+            request_type=request_type,
+            requesting_department_id=requester.home_department_id,
+            requester=requester,
+            created_by=created_by,
+            title=title,
+            description=description,
+            description_html=render_markdown(description),
+            extra=cleaned_extra,
+            priority=priority or request_type.default_priority,
+            status=Status.NEW,
+            created_at=now,
+            updated_at=now,
+            status_changed_at=now,
+        )
+        if created_by.pk != requester.pk:
+            ticket.watchers.add(created_by)
+        _save_attachments(ticket=ticket, comment=None, user=created_by, files=attachments, now=now)
+        event = _record(ticket, created_by, TicketEvent.Action.CREATED, now=now)
+        notify(
+            event=event,
+            recipients=[requester],
+            headline=f"Your request to {department.name} was received.",
+            include_actor=True,
+        )
+        assignee = pick_agent(department=department)
+        if assignee is not None:
+            _set_assignee(ticket=ticket, actor=None, assignee=assignee, now=now)
+    return ticket
+
+
+# --- Assignment -----------------------------------------------------------------------
+
+
+def pick_agent(*, department: Department) -> User | None:
+    """The department's next agent by its automatic assignment rule, or None.
+
+    Only available agents with active accounts are candidates. Call inside a transaction
+    that holds the department row lock (round robin moves the department's pointer).
+    """
+    if department.assignment == Department.Assignment.MANUAL:
+        return None
+    candidates = User.objects.filter(
+        is_active=True,
+        memberships__department=department,
+        memberships__role=Membership.Role.AGENT,
+        memberships__is_available=True,
+    ).order_by("pk")
+    if department.assignment == Department.Assignment.FEWEST_OPEN:
+        open_here = Q(
+            assigned_tickets__department=department,
+            assigned_tickets__status__in=Ticket.OPEN_STATUSES,
+        )
+        return (
+            candidates.annotate(open_count=Count("assigned_tickets", filter=open_here))
+            .order_by("open_count", "pk")
+            .first()
+        )
+    chosen = None
+    if department.last_assigned_to_id is not None:
+        chosen = candidates.filter(pk__gt=department.last_assigned_to_id).first()
+    chosen = chosen or candidates.first()
+    if chosen is not None:
+        department.last_assigned_to = chosen
+        department.save(update_fields=["last_assigned_to"])
+    return chosen
+
+
+def ticket_assign(
+    *, ticket: Ticket, actor: User, assignee: User | None, now: datetime | None = None
+) -> Ticket:
+    """Assign the ticket to a member of its department (or unassign with None)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _require_worker(actor, ticket)
+        _require_open(ticket, "assign")
+        if (
+            assignee is not None
+            and not Membership.objects.filter(
+                user=assignee, department_id=ticket.department_id, user__is_active=True
+            ).exists()
+        ):
+            raise ValidationError(
+                {"assignee": [f"{assignee} is not an agent of {ticket.department.name}."]}
+            )
+        if assignee == ticket.assignee:
+            return ticket
+        _set_assignee(ticket=ticket, actor=actor, assignee=assignee, now=now)
+    return ticket
+
+
+def _set_assignee(
+    *, ticket: Ticket, actor: User | None, assignee: User | None, now: datetime
+) -> None:
+    old = ticket.assignee
+    ticket.assignee = assignee
+    ticket.updated_at = now
+    ticket.save(update_fields=["assignee", "updated_at"])
+    event = _record(
+        ticket,
+        actor,
+        TicketEvent.Action.ASSIGNED,
+        old=str(old or ""),
+        new=str(assignee or ""),
+        now=now,
+    )
+    if assignee is not None:
+        notify(event=event, recipients=[assignee], headline="This ticket was assigned to you.")
+
+
+# --- Lifecycle ------------------------------------------------------------------------
+
+
+def ticket_transition(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    to_status: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    """Move the ticket to another status, if the lifecycle and the actor's role allow it.
+
+    `actor` None is the system (auto-close). Raises TransitionRefused or PermissionDenied
+    and changes nothing when refused.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _check_transition(ticket=ticket, actor=actor, to_status=to_status)
+        _apply_status(ticket=ticket, actor=actor, to_status=to_status, note=note, now=now)
+    return ticket
+
+
+def _check_transition(*, ticket: Ticket, actor: User | None, to_status: str) -> None:
+    if to_status not in Status.values:
+        raise TransitionRefused(f"“{to_status}” is not a ticket status.")
+    current = Status(ticket.status)
+    target = Status(to_status)
+    if current == target:
+        raise TransitionRefused(f"The ticket is already {target.label.lower()}.")
+    if target not in TRANSITIONS[current]:
+        if current == Status.CLOSED:
+            raise TransitionRefused("This ticket is closed; file a new request instead.")
+        if current == Status.CANCELLED:
+            raise TransitionRefused("This ticket was cancelled; file a new request instead.")
+        if target == Status.CANCELLED:
+            raise TransitionRefused("Only a new request can be cancelled, before work starts.")
+        raise TransitionRefused(
+            f"A ticket that is {current.label.lower()} cannot become {target.label.lower()}."
+        )
+    if actor is None:
+        return
+    if can_work(user=actor, ticket=ticket):
+        return
+    is_requester = actor.pk in (ticket.requester_id, ticket.created_by_id)
+    requester_moves = {(Status.RESOLVED, Status.OPEN), (Status.NEW, Status.CANCELLED)}
+    if is_requester and (current, target) in requester_moves:
+        return
+    raise PermissionDenied("Only the department's agents can change this ticket's status.")
+
+
+def _apply_status(
+    *, ticket: Ticket, actor: User | None, to_status: str, note: str, now: datetime
+) -> None:
+    old = Status(ticket.status)
+    new = Status(to_status)
+    ticket.status = new
+    ticket.status_changed_at = now
+    ticket.updated_at = now
+    fields = ["status", "status_changed_at", "updated_at"]
+    if new == Status.RESOLVED:
+        ticket.resolved_at = now
+        fields.append("resolved_at")
+    elif new in (Status.CLOSED, Status.CANCELLED):
+        ticket.closed_at = now
+        fields.append("closed_at")
+    elif old == Status.RESOLVED and new == Status.OPEN:
+        ticket.reopen_count += 1
+        fields.append("reopen_count")
+    ticket.save(update_fields=fields)
+    event = _record(
+        ticket,
+        actor,
+        TicketEvent.Action.STATUS,
+        old=old.value,
+        new=new.value,
+        message=note,
+        now=now,
+    )
+    requester_side = [ticket.requester, *_watchers_outside(ticket)]
+    if new == Status.WAITING:
+        notify(event=event, recipients=requester_side, headline="We need your answer to go on.")
+    elif new == Status.RESOLVED:
+        notify(event=event, recipients=requester_side, headline="Your request was resolved.")
+    elif old == Status.RESOLVED and new == Status.OPEN:
+        notify(event=event, recipients=[ticket.assignee], headline="The ticket was reopened.")
+    elif new == Status.CANCELLED:
+        notify(event=event, recipients=[ticket.assignee], headline="The requester cancelled it.")
+
+
+def ticket_autoclose(*, now: datetime, batch_size: int = 500) -> int:
+    """Close resolved tickets whose department's waiting period has passed. Returns the count."""
+    closed = 0
+    for department in Department.objects.filter(auto_close_days__gt=0):
+        cutoff = now - timedelta(days=department.auto_close_days)
+        while True:
+            due = list(
+                Ticket.objects.filter(
+                    department=department, status=Status.RESOLVED, resolved_at__lte=cutoff
+                ).order_by("resolved_at")[:batch_size]
+            )
+            for ticket in due:
+                try:
+                    ticket_transition(
+                        ticket=ticket,
+                        actor=None,
+                        to_status=Status.CLOSED,
+                        note=f"Closed automatically {department.auto_close_days} days "
+                        "after resolution.",
+                        now=now,
+                    )
+                    closed += 1
+                except TransitionRefused:
+                    continue  # reopened meanwhile
+            if len(due) < batch_size:
+                break
+    return closed
+
+
+# --- Conversation ---------------------------------------------------------------------
+
+
+def comment_add(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    is_internal: bool = False,
+    attachments: Sequence[UploadedFile] = (),
+    then_status: str = "",
+    now: datetime | None = None,
+) -> Comment:
+    """Add a public reply or an internal note, and the status changes a reply implies.
+
+    - an agent's first public reply sets the first response time and opens a new ticket;
+    - the requester's reply takes a ticket out of "waiting on requester", and reopens a
+      resolved one;
+    - `then_status` lets an agent reply and, in the same step, set waiting or resolved.
+    """
+    now = now or timezone.now()
+    body = (body or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not body and not attachments:
+        errors["body"] = ["Write a message or attach a file."]
+    elif len(body) > MAX_BODY:
+        errors["body"] = [f"Keep messages under {MAX_BODY} characters."]
+    try:
+        check_attachments(attachments)
+    except ValidationError as error:
+        errors["attachments"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        is_worker = can_work(user=author, ticket=ticket)
+        if not can_view(user=author, ticket=ticket):
+            raise PermissionDenied("You cannot see this ticket.")
+        if is_internal and not is_worker:
+            raise PermissionDenied("Only the department's agents can add internal notes.")
+        if then_status and not is_worker:
+            raise PermissionDenied("Only the department's agents can change the status.")
+        if ticket.is_finished:
+            raise TransitionRefused(
+                "This ticket is closed; file a new request to continue the conversation."
+            )
+        if then_status:
+            _check_then_status(ticket=ticket, author=author, then_status=then_status)
+
+        comment = Comment.objects.create(
+            ticket=ticket,
+            author=author,
+            body=body,
+            body_html=render_markdown(body),
+            is_internal=is_internal,
+            created_at=now,
+        )
+        _save_attachments(ticket=ticket, comment=comment, user=author, files=attachments, now=now)
+        ticket.updated_at = now
+        ticket.save(update_fields=["updated_at"])
+        action = TicketEvent.Action.NOTE if is_internal else TicketEvent.Action.REPLIED
+        event = _record(ticket, author, action, now=now)
+        _notify_comment(ticket=ticket, event=event, comment=comment, by_worker=is_worker)
+
+        if not is_internal:
+            _after_public_reply(ticket=ticket, author=author, is_worker=is_worker, now=now)
+        if then_status and then_status != ticket.status:
+            _check_transition(ticket=ticket, actor=author, to_status=then_status)
+            _apply_status(ticket=ticket, actor=author, to_status=then_status, note="", now=now)
+    return comment
+
+
+def _check_then_status(*, ticket: Ticket, author: User, then_status: str) -> None:
+    if then_status not in (Status.WAITING, Status.RESOLVED, Status.OPEN):
+        raise TransitionRefused("A reply can set the ticket to open, waiting or resolved only.")
+
+
+def _after_public_reply(*, ticket: Ticket, author: User, is_worker: bool, now: datetime) -> None:
+    is_requester_side = author.pk in (ticket.requester_id, ticket.created_by_id)
+    if is_worker and not is_requester_side:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            ticket.save(update_fields=["first_response_at"])
+        if ticket.status == Status.NEW:
+            _apply_status(ticket=ticket, actor=author, to_status=Status.OPEN, note="", now=now)
+    elif ticket.status in (Status.WAITING, Status.RESOLVED):
+        note = "The requester replied." if ticket.status == Status.WAITING else "Reopened by reply."
+        _apply_status(ticket=ticket, actor=author, to_status=Status.OPEN, note=note, now=now)
+
+
+def _notify_comment(
+    *, ticket: Ticket, event: TicketEvent, comment: Comment, by_worker: bool
+) -> None:
+    if comment.is_internal:
+        notify(
+            event=event,
+            recipients=[ticket.assignee],
+            headline="New internal note.",
+            comment=comment,
+        )
+    elif by_worker:
+        notify(
+            event=event,
+            recipients=[ticket.requester, *_watchers_outside(ticket), ticket.assignee],
+            headline=f"{ticket.department.name} replied to your request.",
+            comment=comment,
+        )
+    else:
+        notify(
+            event=event,
+            recipients=[ticket.assignee, *ticket.watchers.all()],
+            headline=f"{comment.author.display_name} replied.",
+            comment=comment,
+        )
+
+
+# --- Other changes --------------------------------------------------------------------
+
+
+def ticket_set_priority(
+    *, ticket: Ticket, actor: User, priority: int, now: datetime | None = None
+) -> Ticket:
+    now = now or timezone.now()
+    if priority not in Priority.values:
+        raise ValidationError({"priority": ["Choose a priority from the list."]})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _require_worker(actor, ticket)
+        _require_open(ticket, "change the priority of")
+        if ticket.priority == priority:
+            return ticket
+        old = Priority(ticket.priority)
+        ticket.priority = priority
+        ticket.updated_at = now
+        ticket.save(update_fields=["priority", "updated_at"])
+        _record(
+            ticket,
+            actor,
+            TicketEvent.Action.PRIORITY,
+            old=old.label,
+            new=Priority(priority).label,
+            now=now,
+        )
+    return ticket
+
+
+def ticket_transfer(
+    *,
+    ticket: Ticket,
+    actor: User,
+    request_type: RequestType,
+    reason: str,
+    now: datetime | None = None,
+) -> Ticket:
+    """Move the ticket to another department's request type, with a reason.
+
+    The reference, conversation and history stay; the assignee is cleared and the new
+    department's automatic assignment runs.
+    """
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the ticket is being transferred."]})
+    if not (request_type.is_active and request_type.department.is_active):
+        raise ValidationError({"request_type": ["This request type is not accepting requests."]})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _require_worker(actor, ticket)
+        _require_open(ticket, "transfer")
+        if request_type.pk == ticket.request_type_id:
+            raise ValidationError({"request_type": ["The ticket already has this request type."]})
+        old_department, old_type = ticket.department, ticket.request_type
+        new_department = Department.objects.select_for_update().get(pk=request_type.department_id)
+        ticket.department = new_department
+        ticket.request_type = request_type
+        ticket.assignee = None
+        ticket.updated_at = now
+        ticket.save(update_fields=["department", "request_type", "assignee", "updated_at"])
+        event = _record(
+            ticket,
+            actor,
+            TicketEvent.Action.TRANSFERRED,
+            old=f"{old_department.name}: {old_type.name}",
+            new=f"{new_department.name}: {request_type.name}",
+            message=reason,
+            now=now,
+        )
+        if old_department != new_department:
+            notify(
+                event=event,
+                recipients=[ticket.requester],
+                headline=f"Your request was passed from {old_department.name} "
+                f"to {new_department.name}.",
+            )
+        assignee = pick_agent(department=new_department)
+        if assignee is not None:
+            _set_assignee(ticket=ticket, actor=None, assignee=assignee, now=now)
+    return ticket
+
+
+def ticket_add_watcher(
+    *, ticket: Ticket, actor: User, watcher: User, now: datetime | None = None
+) -> None:
+    """Agents add anyone; the requester may add colleagues to follow the request."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        if not (can_work(user=actor, ticket=ticket) or actor.pk == ticket.requester_id):
+            raise PermissionDenied(
+                "Only the requester and the department's agents can add watchers."
+            )
+        if not watcher.is_active:
+            raise ValidationError({"watcher": ["This person's account is inactive."]})
+        if ticket.watchers.filter(pk=watcher.pk).exists():
+            return
+        ticket.watchers.add(watcher)
+        _record(ticket, actor, TicketEvent.Action.WATCHER_ADDED, new=str(watcher), now=now)
+
+
+def ticket_remove_watcher(
+    *, ticket: Ticket, actor: User, watcher: User, now: datetime | None = None
+) -> None:
+    """Agents and the requester remove anyone; a watcher may stop watching."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        allowed = can_work(user=actor, ticket=ticket) or actor.pk in (
+            ticket.requester_id,
+            watcher.pk,
+        )
+        if not allowed:
+            raise PermissionDenied("You cannot remove this watcher.")
+        if not ticket.watchers.filter(pk=watcher.pk).exists():
+            return
+        ticket.watchers.remove(watcher)
+        _record(ticket, actor, TicketEvent.Action.WATCHER_REMOVED, old=str(watcher), now=now)
+
+
+# --- Attachments ----------------------------------------------------------------------
+
+
+def check_attachments(files: Sequence[UploadedFile]) -> None:
+    allowed = {ext.lower().lstrip(".") for ext in settings.ATTACHMENT_ALLOWED_EXTENSIONS}
+    limit = settings.ATTACHMENT_MAX_BYTES
+    problems = []
+    for upload in files:
+        name = Path(upload.name or "").name
+        extension = Path(name).suffix.lower().lstrip(".")
+        if extension not in allowed:
+            problems.append(f"{name}: files of type .{extension or '?'} are not accepted.")
+        elif upload.size is not None and upload.size > limit:
+            problems.append(f"{name}: larger than the {filesizeformat(limit)} limit.")
+        elif not upload.size:
+            problems.append(f"{name}: the file is empty.")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _save_attachments(
+    *,
+    ticket: Ticket,
+    comment: Comment | None,
+    user: User,
+    files: Sequence[UploadedFile],
+    now: datetime,
+) -> None:
+    for upload in files:
+        name = Path(upload.name or "file").name[:200]
+        Attachment.objects.create(
+            ticket=ticket,
+            comment=comment,
+            uploaded_by=user,
+            file=upload,
+            filename=name,
+            size=upload.size or 0,
+            content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+            created_at=now,
+        )
+
+
+# --- Helpers --------------------------------------------------------------------------
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock, so two agents acting at once serialise."""
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "request_type", "requester", "assignee", "created_by")
+        .get(pk=ticket.pk)
+    )
+
+
+def _require_worker(actor: User, ticket: Ticket) -> None:
+    if not can_work(user=actor, ticket=ticket):
+        raise PermissionDenied(f"Only agents of {ticket.department.name} can do this.")
+
+
+def _require_open(ticket: Ticket, verb: str) -> None:
+    if not ticket.is_open:
+        raise TransitionRefused(
+            f"You cannot {verb} a ticket that is {ticket.get_status_display().lower()}."
+        )
+
+
+def _watchers_outside(ticket: Ticket) -> list[User]:
+    """Watchers who are not members of the department (they get requester-side emails)."""
+    return list(
+        ticket.watchers.exclude(memberships__department_id=ticket.department_id).filter(
+            Q(is_active=True)
+        )
+    )
+
+
+def _record(
+    ticket: Ticket,
+    actor: User | None,
+    action: str,
+    *,
+    old: str = "",
+    new: str = "",
+    message: str = "",
+    now: datetime,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        action=action,
+        old_value=old[:200],
+        new_value=new[:200],
+        message=message,
+        created_at=now,
+    )
