@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "accounts",
     "outbox",
     "tickets",
+    "slas",
 ]
 
 MIDDLEWARE = [

@@ -49,6 +49,15 @@ class Department(models.Model):
     auto_close_days = models.PositiveSmallIntegerField(
         default=7, help_text="Resolved tickets are closed after this many days (0: never)."
     )
+    calendar = models.ForeignKey(
+        "slas.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="departments",
+        help_text="Business hours and holidays that SLA targets are counted in "
+        "(none: round the clock).",
+    )
     # The per-department ticket number, incremented under a row lock at filing.
     ticket_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     # Round-robin pointer: the agent who got the last automatically assigned ticket.
@@ -116,6 +125,9 @@ class RequestType(models.Model):
         help_text="Only the department's members and the requester can see these tickets.",
     )
     is_active = models.BooleanField(default=True)
+    sla_exempt = models.BooleanField(
+        "no SLA", default=False, help_text="Tickets of this type have no SLA targets."
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -226,6 +238,10 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
+    # Kept by the SLA services from the ticket's running clocks, for the queue's
+    # "due soonest" order and its at-risk / breached filters.
+    sla_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_at_risk_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -239,6 +255,11 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=["new", "open", "waiting"]),
             ),
             models.Index(fields=["requester", "-id"], name="ticket_requester_recent"),
+            models.Index(
+                fields=["department", "sla_due_at", "id"],
+                name="ticket_dept_sla_due",
+                condition=models.Q(sla_due_at__isnull=False),
+            ),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(
                 fields=["resolved_at"],

@@ -23,6 +23,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
+from tickets import hooks
 from tickets.extra_fields import check_extra_fields
 from tickets.markdown import render_markdown
 from tickets.models import (
@@ -144,6 +145,9 @@ def ticket_create(
         assignee = pick_agent(department=department)
         if assignee is not None:
             _set_assignee(ticket=ticket, actor=None, assignee=assignee, now=now)
+        hooks.ticket_changed(
+            hooks.TicketChange(kind=hooks.CREATED, ticket=ticket, now=now, actor=created_by)
+        )
     return ticket
 
 
@@ -298,6 +302,16 @@ def _apply_status(
         ticket.reopen_count += 1
         fields.append("reopen_count")
     ticket.save(update_fields=fields)
+    hooks.ticket_changed(
+        hooks.TicketChange(
+            kind=hooks.STATUS_CHANGED,
+            ticket=ticket,
+            now=now,
+            actor=actor,
+            old_status=old.value,
+            new_status=new.value,
+        )
+    )
     event = _record(
         ticket,
         actor,
@@ -433,9 +447,17 @@ def _after_public_reply(*, ticket: Ticket, author: User, is_worker: bool, now: d
             ticket.save(update_fields=["first_response_at"])
         if ticket.status == Status.NEW:
             _apply_status(ticket=ticket, actor=author, to_status=Status.OPEN, note="", now=now)
-    elif ticket.status in (Status.WAITING, Status.RESOLVED):
-        note = "The requester replied." if ticket.status == Status.WAITING else "Reopened by reply."
-        _apply_status(ticket=ticket, actor=author, to_status=Status.OPEN, note=note, now=now)
+        kind = hooks.AGENT_REPLIED
+    else:
+        if ticket.status in (Status.WAITING, Status.RESOLVED):
+            note = (
+                "The requester replied."
+                if ticket.status == Status.WAITING
+                else "Reopened by reply."
+            )
+            _apply_status(ticket=ticket, actor=author, to_status=Status.OPEN, note=note, now=now)
+        kind = hooks.REQUESTER_REPLIED
+    hooks.ticket_changed(hooks.TicketChange(kind=kind, ticket=ticket, now=now, actor=author))
 
 
 def _notify_comment(
@@ -483,6 +505,9 @@ def ticket_set_priority(
         ticket.priority = priority
         ticket.updated_at = now
         ticket.save(update_fields=["priority", "updated_at"])
+        hooks.ticket_changed(
+            hooks.TicketChange(kind=hooks.PRIORITY_CHANGED, ticket=ticket, now=now, actor=actor)
+        )
         _record(
             ticket,
             actor,
@@ -526,6 +551,15 @@ def ticket_transfer(
         ticket.assignee = None
         ticket.updated_at = now
         ticket.save(update_fields=["department", "request_type", "assignee", "updated_at"])
+        hooks.ticket_changed(
+            hooks.TicketChange(
+                kind=hooks.TRANSFERRED,
+                ticket=ticket,
+                now=now,
+                actor=actor,
+                old_department_id=old_department.pk,
+            )
+        )
         event = _record(
             ticket,
             actor,

@@ -1,0 +1,392 @@
+"""SLA clocks: started, paused, resumed, met, stopped and rescheduled as tickets change.
+
+`sla_on_ticket_change` is registered as a ticket hook (slas/apps.py): ticket services
+call it inside their transaction, so a clock never disagrees with its ticket. Deadlines
+are computed here, on write, with slas/clock.py, and stored with the next instant at
+which the sweep must look at the clock (`next_check_at`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from slas import clock
+from slas.models import BusinessCalendar, SlaClock, SlaPolicy, SlaSegment
+from tickets import hooks
+from tickets.models import Department, Ticket
+
+Kind = SlaClock.Kind
+State = SlaClock.State
+Status = Ticket.Status
+ROUND_THE_CLOCK = clock.Calendar("UTC", tuple((day, 0, clock.DAY) for day in range(7)))
+WAITING_REASON = "Waiting on requester"
+RESOLVED_REASON = "Resolved"
+
+_calendars: dict[tuple[int, datetime], clock.Calendar] = {}
+
+
+# --- Calendars and policies -----------------------------------------------------------
+
+
+def calendar_for(department: Department) -> clock.Calendar:
+    """The department's business calendar as a clock value (round the clock if none).
+
+    Cached per process by (calendar id, last change), so an edit in admin takes effect at
+    once while unchanged calendars keep their precomputed windows.
+    """
+    if department.calendar_id is None:
+        return ROUND_THE_CLOCK
+    updated_at = (
+        BusinessCalendar.objects.filter(pk=department.calendar_id)
+        .values_list("updated_at", flat=True)
+        .get()
+    )
+    key = (department.calendar_id, updated_at)
+    cached = _calendars.get(key)
+    if cached is None:
+        stored = BusinessCalendar.objects.prefetch_related("intervals", "holidays").get(
+            pk=department.calendar_id
+        )
+        cached = stored.as_clock_calendar()
+        _calendars[key] = cached
+    return cached
+
+
+def policy_for(*, ticket: Ticket, now: datetime) -> SlaPolicy | None:
+    """The most specific active policy for the ticket, or None (no SLA)."""
+    if ticket.request_type.sla_exempt:
+        return None
+    today = timezone.localdate(now)
+    candidates = SlaPolicy.objects.filter(
+        Q(request_type__isnull=True) | Q(request_type_id=ticket.request_type_id),
+        Q(requesting_department__isnull=True)
+        | Q(requesting_department_id=ticket.requesting_department_id),
+        Q(priority__isnull=True) | Q(priority=ticket.priority),
+        Q(active_from__isnull=True) | Q(active_from__lte=today),
+        Q(active_until__isnull=True) | Q(active_until__gte=today),
+        department_id=ticket.department_id,
+        is_active=True,
+    )
+    return max(candidates, key=lambda p: (p.specificity, p.pk), default=None)
+
+
+def _target_seconds(policy: SlaPolicy, kind: str) -> int | None:
+    minutes = {
+        Kind.FIRST_RESPONSE: policy.first_response_minutes,
+        Kind.RESOLUTION: policy.resolution_minutes,
+        Kind.NEXT_RESPONSE: policy.next_response_minutes,
+    }[Kind(kind)]
+    return minutes * 60 if minutes else None
+
+
+def sla_preview(*, policy: SlaPolicy, start: datetime) -> dict[str, datetime]:
+    """When each target of the policy would fall due for a ticket filed at `start`."""
+    calendar = calendar_for(policy.department)
+    preview: dict[str, datetime] = {}
+    for kind in (Kind.FIRST_RESPONSE, Kind.NEXT_RESPONSE, Kind.RESOLUTION):
+        seconds = _target_seconds(policy, kind)
+        if seconds:
+            preview[str(kind.label)] = clock.add_business_time(start, seconds, calendar)
+    return preview
+
+
+# --- The hook -------------------------------------------------------------------------
+
+
+def sla_on_ticket_change(change: hooks.TicketChange) -> None:
+    ticket, now = change.ticket, change.now
+    if change.kind == hooks.CREATED:
+        _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))
+    elif change.kind == hooks.AGENT_REPLIED:
+        for sla_clock in _active(ticket, Kind.FIRST_RESPONSE, Kind.NEXT_RESPONSE):
+            _meet(sla_clock, now)
+    elif change.kind == hooks.REQUESTER_REPLIED:
+        # A requester's reply after the first response starts the next-response clock.
+        if ticket.is_open and not _active(ticket, Kind.NEXT_RESPONSE, Kind.FIRST_RESPONSE):
+            _start_clocks(ticket=ticket, now=now, kinds=(Kind.NEXT_RESPONSE,))
+    elif change.kind == hooks.STATUS_CHANGED:
+        _on_status(ticket=ticket, old=change.old_status, new=change.new_status, now=now)
+    elif change.kind == hooks.PRIORITY_CHANGED:
+        _reapply_policy(ticket=ticket, now=now)
+    elif change.kind == hooks.TRANSFERRED:
+        for sla_clock in _active(ticket):
+            _stop(sla_clock, now, f"Transferred to {ticket.department.name}")
+        if ticket.is_open:
+            _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))
+    _refresh_ticket(ticket)
+
+
+def _on_status(*, ticket: Ticket, old: str, new: str, now: datetime) -> None:
+    if new == Status.WAITING:
+        for sla_clock in _active(ticket):
+            _pause(sla_clock, now, WAITING_REASON)
+    elif old == Status.WAITING and new == Status.OPEN:
+        for sla_clock in _active(ticket):
+            _resume(sla_clock, now)
+    elif new == Status.RESOLVED:
+        for sla_clock in _active(ticket):
+            _meet(sla_clock, now)
+    elif old == Status.RESOLVED and new == Status.OPEN:
+        _restart_resolution(ticket=ticket, now=now)
+    elif new in (Status.CLOSED, Status.CANCELLED):
+        for sla_clock in _active(ticket):
+            _stop(sla_clock, now, Status(new).label)
+
+
+def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> None:
+    policy = policy_for(ticket=ticket, now=now)
+    if policy is None:
+        return
+    calendar = calendar_for(ticket.department)
+    for kind in kinds:
+        target = _target_seconds(policy, kind)
+        if target is None:
+            continue
+        sla_clock = SlaClock.objects.create(
+            ticket=ticket,
+            department_id=ticket.department_id,
+            policy=policy,
+            kind=kind,
+            state=State.RUNNING,
+            target_seconds=target,
+            warning_percents=policy.warning_list,
+            started_at=now,
+            running_since=now,
+            updated_at=now,
+        )
+        SlaSegment.objects.create(
+            clock=sla_clock,
+            department_id=ticket.department_id,
+            state=SlaSegment.State.RUNNING,
+            started_at=now,
+        )
+        _schedule(sla_clock, calendar)
+        sla_clock.save()
+        if ticket.status == Status.WAITING:
+            _pause(sla_clock, now, WAITING_REASON)
+
+
+def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
+    """A reopened ticket's resolution clock runs on from where it was met."""
+    last = (
+        SlaClock.objects.filter(
+            ticket=ticket, department_id=ticket.department_id, kind=Kind.RESOLUTION
+        )
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if last is None or last.state != State.MET:
+        return
+    last.state = State.RUNNING
+    last.met_at = None
+    last.running_since = now
+    SlaSegment.objects.create(
+        clock=last,
+        department_id=last.department_id,
+        state=SlaSegment.State.RUNNING,
+        reason="Reopened",
+        started_at=now,
+    )
+    _schedule(last, calendar_for(ticket.department))
+    last.updated_at = now
+    last.save()
+
+
+def _reapply_policy(*, ticket: Ticket, now: datetime) -> None:
+    """Priority (or anything the policy depends on) changed: new targets, same time used."""
+    policy = policy_for(ticket=ticket, now=now)
+    calendar = calendar_for(ticket.department)
+    for sla_clock in _active(ticket):
+        target = _target_seconds(policy, sla_clock.kind) if policy else None
+        if target is None:
+            _stop(sla_clock, now, "No SLA applies any more")
+            continue
+        sla_clock.policy = policy
+        sla_clock.target_seconds = target
+        sla_clock.warning_percents = policy.warning_list if policy else []
+        if sla_clock.state == State.RUNNING:
+            _schedule(sla_clock, calendar)
+        sla_clock.updated_at = now
+        sla_clock.save()
+
+
+# --- One clock ------------------------------------------------------------------------
+
+
+def _active(ticket: Ticket, *kinds: str) -> list[SlaClock]:
+    clocks = SlaClock.objects.filter(ticket=ticket, state__in=SlaClock.ACTIVE_STATES)
+    if kinds:
+        clocks = clocks.filter(kind__in=kinds)
+    return list(clocks.select_related("department"))
+
+
+def _close_segment(sla_clock: SlaClock, now: datetime, calendar: clock.Calendar) -> int:
+    """End the open segment; return the business seconds it counted (0 if paused)."""
+    segment = sla_clock.segments.filter(ended_at__isnull=True).order_by("-started_at").first()
+    if segment is None:
+        return 0
+    used = 0
+    if segment.state == SlaSegment.State.RUNNING:
+        used = clock.business_seconds_between(segment.started_at, now, calendar)
+    segment.ended_at = now
+    segment.business_seconds = used
+    segment.save(update_fields=["ended_at", "business_seconds"])
+    return used
+
+
+def _pause(sla_clock: SlaClock, now: datetime, reason: str) -> None:
+    if sla_clock.state != State.RUNNING:
+        return
+    calendar = calendar_for(sla_clock.department)
+    sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
+    SlaSegment.objects.create(
+        clock=sla_clock,
+        department_id=sla_clock.department_id,
+        state=SlaSegment.State.PAUSED,
+        reason=reason,
+        started_at=now,
+    )
+    sla_clock.state = State.PAUSED
+    sla_clock.running_since = None
+    sla_clock.due_at = sla_clock.at_risk_at = sla_clock.next_check_at = None
+    sla_clock.updated_at = now
+    sla_clock.save()
+
+
+def _resume(sla_clock: SlaClock, now: datetime) -> None:
+    if sla_clock.state != State.PAUSED:
+        return
+    calendar = calendar_for(sla_clock.department)
+    _close_segment(sla_clock, now, calendar)
+    SlaSegment.objects.create(
+        clock=sla_clock,
+        department_id=sla_clock.department_id,
+        state=SlaSegment.State.RUNNING,
+        started_at=now,
+    )
+    sla_clock.state = State.RUNNING
+    sla_clock.running_since = now
+    _schedule(sla_clock, calendar)
+    sla_clock.updated_at = now
+    sla_clock.save()
+
+
+def _meet(sla_clock: SlaClock, now: datetime) -> None:
+    _finish(sla_clock, now, State.MET, "")
+
+
+def _stop(sla_clock: SlaClock, now: datetime, reason: str) -> None:
+    _finish(sla_clock, now, State.STOPPED, reason)
+
+
+def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None:
+    calendar = calendar_for(sla_clock.department)
+    sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
+    if sla_clock.consumed_seconds > sla_clock.target_seconds and sla_clock.breached_at is None:
+        # Met (or stopped) late: the breach happened when the target ran out.
+        sla_clock.breached_at = sla_clock.due_at or now
+    sla_clock.state = state
+    if state == State.MET:
+        sla_clock.met_at = now
+    else:
+        sla_clock.stopped_at = now
+        sla_clock.stop_reason = reason[:200]
+    sla_clock.running_since = None
+    sla_clock.at_risk_at = sla_clock.next_check_at = None
+    sla_clock.updated_at = now
+    sla_clock.save()
+
+
+def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[datetime]:
+    """Every warning instant and the breach instant of a running clock, in order."""
+    assert sla_clock.running_since is not None
+    remaining_at = [
+        sla_clock.target_seconds * percent // 100 - sla_clock.consumed_seconds
+        for percent in sla_clock.warning_percents
+    ]
+    remaining_at.append(sla_clock.target_seconds - sla_clock.consumed_seconds)
+    return [
+        clock.add_business_time(sla_clock.running_since, max(seconds, 0), calendar)
+        for seconds in remaining_at
+    ]
+
+
+def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
+    """Due time, at-risk time and the next check of a running clock, from its state."""
+    instants = check_instants(sla_clock, calendar)
+    sla_clock.due_at = instants[-1]
+    sla_clock.at_risk_at = instants[-2] if len(instants) > 1 else instants[-1]
+    checked = sla_clock.checked_until
+    upcoming = [moment for moment in instants if checked is None or moment > checked]
+    sla_clock.next_check_at = upcoming[0] if upcoming else None
+
+
+def _refresh_ticket(ticket: Ticket) -> None:
+    """Copy the earliest running deadline onto the ticket for the queue."""
+    running = SlaClock.objects.filter(ticket=ticket, state=State.RUNNING)
+    due = [c.due_at for c in running if c.due_at]
+    at_risk = [c.at_risk_at for c in running if c.at_risk_at]
+    ticket.sla_due_at = min(due, default=None)
+    ticket.sla_at_risk_at = min(at_risk, default=None)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        sla_due_at=ticket.sla_due_at, sla_at_risk_at=ticket.sla_at_risk_at
+    )
+
+
+# --- Recomputation --------------------------------------------------------------------
+
+
+def sla_recompute(*, now: datetime, batch_size: int = 1000, after_id: int = 0) -> int:
+    """Recompute time used and deadlines of every active clock from its segments, with
+    today's calendars and policy targets (after an admin changed a calendar or policy).
+
+    Works in batches by id, each in its own short transaction, so it is safe on a live
+    system with a million open tickets. Returns how many clocks it recomputed.
+    """
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                SlaClock.objects.select_for_update(of=("self",))
+                .filter(state__in=SlaClock.ACTIVE_STATES, pk__gt=after_id)
+                .select_related("department", "policy")
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return done
+            touched_tickets: set[int] = set()
+            for sla_clock in batch:
+                _recompute_one(sla_clock, now)
+                touched_tickets.add(sla_clock.ticket_id)
+            for ticket in Ticket.objects.filter(pk__in=touched_tickets):
+                _refresh_ticket(ticket)
+        done += len(batch)
+        after_id = batch[-1].pk
+
+
+def _recompute_one(sla_clock: SlaClock, now: datetime) -> None:
+    calendar = calendar_for(sla_clock.department)
+    consumed = 0
+    for segment in sla_clock.segments.filter(state=SlaSegment.State.RUNNING):
+        if segment.ended_at is None:
+            continue
+        used = clock.business_seconds_between(segment.started_at, segment.ended_at, calendar)
+        if used != segment.business_seconds:
+            segment.business_seconds = used
+            segment.save(update_fields=["business_seconds"])
+        consumed += used
+    sla_clock.consumed_seconds = consumed
+    if sla_clock.policy is not None:
+        target = _target_seconds(sla_clock.policy, sla_clock.kind)
+        if target:
+            sla_clock.target_seconds = target
+            sla_clock.warning_percents = sla_clock.policy.warning_list
+    if sla_clock.state == State.RUNNING:
+        _schedule(sla_clock, calendar)
+    sla_clock.updated_at = now
+    sla_clock.save()

@@ -1,0 +1,53 @@
+"""The one way other apps learn about ticket changes.
+
+Ticket services call `ticket_changed` inside their transaction, after writing the
+change. Apps that keep state derived from tickets (SLA clocks now; surveys later)
+register a listener in their AppConfig.ready(), so `tickets` never imports them. A
+listener runs in the same transaction: if it raises, the whole change rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from tickets.models import Ticket
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """What happened to a ticket. `kind` is one of the KIND_* names below."""
+
+    kind: str
+    ticket: Ticket
+    now: datetime
+    actor: User | None = None
+    old_status: str = ""
+    new_status: str = ""
+    old_department_id: int | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+CREATED = "created"
+STATUS_CHANGED = "status_changed"
+AGENT_REPLIED = "agent_replied"  # a public reply by a member of the department
+REQUESTER_REPLIED = "requester_replied"  # a public reply from the requester's side
+PRIORITY_CHANGED = "priority_changed"
+TRANSFERRED = "transferred"
+
+Listener = Callable[[TicketChange], None]
+_listeners: list[Listener] = []
+
+
+def register(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def ticket_changed(change: TicketChange) -> None:
+    for listener in _listeners:
+        listener(change)
