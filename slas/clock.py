@@ -30,6 +30,7 @@ DAY = 86_400
 US = 1_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+ONE_US = timedelta(microseconds=1)
 YEARS_PER_EXTENSION = 2
 MAX_YEAR_RANGE = 200
 # Zones change offset at most a few times a year, months apart; sampling once a day finds
@@ -82,18 +83,16 @@ def _normalise(intervals: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, 
 
 
 def _to_us(moment: datetime) -> int:
-    """Microseconds since the epoch (integer arithmetic: exact, and about 1 µs)."""
-    offset = moment.utcoffset()
-    if offset is None:
-        raise ValueError("business-time functions take aware datetimes")
-    seconds = (moment.toordinal() - EPOCH_ORDINAL) * DAY
-    seconds += moment.hour * 3600 + moment.minute * 60 + moment.second
-    seconds -= offset.days * DAY + offset.seconds
-    return seconds * US + moment.microsecond - offset.microseconds
+    """Microseconds since the epoch, exact: timedelta arithmetic is integer, and done in C
+    (0.5 µs, a third of spelling it out in Python; bench/clock.py)."""
+    try:
+        return (moment - EPOCH) // ONE_US
+    except TypeError:  # naive (or a tzinfo without an offset)
+        raise ValueError("business-time functions take aware datetimes") from None
 
 
 def _from_us(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
+    return EPOCH + timedelta(0, 0, micros)  # positional: keywords cost 0.4 µs a call
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,7 @@ class SlaClock(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "SLA clock"
         ordering = ["started_at", "id"]
         indexes = [
             models.Index(
@@ -278,7 +279,8 @@ class SlaSegment(models.Model):
     business_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "SLA segment"
         ordering = ["started_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.state} from {self.started_at}"
+        return f"{self.get_state_display()} from {self.started_at:%Y-%m-%d %H:%M} UTC"

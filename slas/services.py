@@ -113,6 +113,10 @@ def sla_on_ticket_change(change: hooks.TicketChange) -> None:
         _on_status(ticket=ticket, old=change.old_status, new=change.new_status, now=now)
     elif change.kind == hooks.PRIORITY_CHANGED:
         _reapply_policy(ticket=ticket, now=now)
+    elif change.kind == hooks.TRANSFERRED and change.old_department_id == ticket.department_id:
+        # Another request type of the same department: new targets, same time used (the
+        # department must not restart its clocks, or be asked for a first response again).
+        _reapply_policy(ticket=ticket, now=now)
     elif change.kind == hooks.TRANSFERRED:
         for sla_clock in _active(ticket):
             _stop(sla_clock, now, f"Transferred to {ticket.department.name}")
@@ -198,10 +202,20 @@ def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
 
 
 def _reapply_policy(*, ticket: Ticket, now: datetime) -> None:
-    """Priority (or anything the policy depends on) changed: new targets, same time used."""
+    """Priority (or anything the policy depends on) changed: new targets, same time used.
+
+    A ticket that had no SLA and now has one gets clocks counted from now.
+    """
     policy = policy_for(ticket=ticket, now=now)
     calendar = calendar_for(ticket.department)
-    for sla_clock in _active(ticket):
+    active = _active(ticket)
+    if not active and policy is not None and ticket.is_open:
+        kinds = [Kind.RESOLUTION]
+        if ticket.first_response_at is None:
+            kinds.insert(0, Kind.FIRST_RESPONSE)
+        _start_clocks(ticket=ticket, now=now, kinds=kinds)
+        return
+    for sla_clock in active:
         target = _target_seconds(policy, sla_clock.kind) if policy else None
         if target is None:
             _stop(sla_clock, now, "No SLA applies any more")
@@ -244,6 +258,7 @@ def _pause(sla_clock: SlaClock, now: datetime, reason: str) -> None:
         return
     calendar = calendar_for(sla_clock.department)
     sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
+    _note_breach(sla_clock, now)  # a paused clock forgets its due time
     SlaSegment.objects.create(
         clock=sla_clock,
         department_id=sla_clock.department_id,
@@ -287,9 +302,7 @@ def _stop(sla_clock: SlaClock, now: datetime, reason: str) -> None:
 def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None:
     calendar = calendar_for(sla_clock.department)
     sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
-    if sla_clock.consumed_seconds > sla_clock.target_seconds and sla_clock.breached_at is None:
-        # Met (or stopped) late: the breach happened when the target ran out.
-        sla_clock.breached_at = sla_clock.due_at or now
+    _note_breach(sla_clock, now)
     sla_clock.state = state
     if state == State.MET:
         sla_clock.met_at = now
@@ -302,27 +315,52 @@ def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None
     sla_clock.save()
 
 
-def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[datetime]:
-    """Every warning instant and the breach instant of a running clock, in order."""
+def _note_breach(sla_clock: SlaClock, now: datetime) -> None:
+    """After a run is closed: if it used up the target, the breach happened when the
+    target ran out, the due time of that run (met, stopped or paused late)."""
+    if sla_clock.consumed_seconds > sla_clock.target_seconds and sla_clock.breached_at is None:
+        sla_clock.breached_at = sla_clock.due_at or now
+
+
+def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[tuple[str, datetime]]:
+    """The checks still ahead of a running clock, in order: ("warning", instant) for each
+    warning threshold not yet used up before this run, then ("breach", due time) unless
+    the clock has breached already. Thresholds passed before a pause are not repeated
+    after it resumes."""
     assert sla_clock.running_since is not None
-    remaining_at = [
-        sla_clock.target_seconds * percent // 100 - sla_clock.consumed_seconds
+    target, used = sla_clock.target_seconds, sla_clock.consumed_seconds
+    pending = [
+        ("warning", target * percent // 100 - used)
         for percent in sla_clock.warning_percents
+        if target * percent // 100 > used
     ]
-    remaining_at.append(sla_clock.target_seconds - sla_clock.consumed_seconds)
+    if sla_clock.breached_at is None:
+        pending.append(("breach", max(target - used, 0)))
     return [
-        clock.add_business_time(sla_clock.running_since, max(seconds, 0), calendar)
-        for seconds in remaining_at
+        (kind, clock.add_business_time(sla_clock.running_since, seconds, calendar))
+        for kind, seconds in pending
     ]
 
 
 def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
     """Due time, at-risk time and the next check of a running clock, from its state."""
-    instants = check_instants(sla_clock, calendar)
-    sla_clock.due_at = instants[-1]
-    sla_clock.at_risk_at = instants[-2] if len(instants) > 1 else instants[-1]
+    if not calendar.has_working_time:  # nothing can fall due; admin refuses such calendars
+        sla_clock.due_at = sla_clock.at_risk_at = sla_clock.next_check_at = None
+        return
+    start = sla_clock.running_since
+    assert start is not None
+    target, used = sla_clock.target_seconds, sla_clock.consumed_seconds
+    sla_clock.due_at = clock.add_business_time(start, max(target - used, 0), calendar)
+    last_warning = max(sla_clock.warning_percents, default=100)
+    sla_clock.at_risk_at = clock.add_business_time(
+        start, max(target * last_warning // 100 - used, 0), calendar
+    )
     checked = sla_clock.checked_until
-    upcoming = [moment for moment in instants if checked is None or moment > checked]
+    upcoming = [
+        moment
+        for _, moment in check_instants(sla_clock, calendar)
+        if checked is None or moment > checked
+    ]
     sla_clock.next_check_at = upcoming[0] if upcoming else None
 
 
@@ -342,11 +380,13 @@ def _refresh_ticket(ticket: Ticket) -> None:
 
 
 def sla_recompute(*, now: datetime, batch_size: int = 1000, after_id: int = 0) -> int:
-    """Recompute time used and deadlines of every active clock from its segments, with
-    today's calendars and policy targets (after an admin changed a calendar or policy).
+    """Recompute every active clock after an admin changed a calendar or a policy: the
+    policy is chosen again, the business time used is measured again from the clock's
+    segments with today's calendar, and the deadlines follow.
 
-    Works in batches by id, each in its own short transaction, so it is safe on a live
-    system with a million open tickets. Returns how many clocks it recomputed.
+    Works in batches by id, each in its own short transaction, with calendars and policies
+    looked up once per batch and segments prefetched, so it is safe on a live system with a
+    million open tickets. Returns how many clocks it recomputed.
     """
     done = 0
     while True:
@@ -354,26 +394,44 @@ def sla_recompute(*, now: datetime, batch_size: int = 1000, after_id: int = 0) -
             batch = list(
                 SlaClock.objects.select_for_update(of=("self",))
                 .filter(state__in=SlaClock.ACTIVE_STATES, pk__gt=after_id)
-                .select_related("department", "policy")
+                .select_related("department", "ticket__request_type")
+                .prefetch_related("segments")
                 .order_by("pk")[:batch_size]
             )
             if not batch:
                 return done
-            touched_tickets: set[int] = set()
+            calendars: dict[int, clock.Calendar] = {}
+            policies: dict[tuple[object, ...], SlaPolicy | None] = {}
             for sla_clock in batch:
-                _recompute_one(sla_clock, now)
-                touched_tickets.add(sla_clock.ticket_id)
-            for ticket in Ticket.objects.filter(pk__in=touched_tickets):
+                department = sla_clock.department
+                if department.pk not in calendars:
+                    calendars[department.pk] = calendar_for(department)
+                ticket = sla_clock.ticket
+                key = (
+                    ticket.department_id,
+                    ticket.request_type_id,
+                    ticket.requesting_department_id,
+                    ticket.priority,
+                )
+                if key not in policies:
+                    policies[key] = policy_for(ticket=ticket, now=now)
+                _recompute_one(sla_clock, policies[key], calendars[department.pk], now)
+            for ticket in Ticket.objects.filter(pk__in={c.ticket_id for c in batch}):
                 _refresh_ticket(ticket)
         done += len(batch)
         after_id = batch[-1].pk
 
 
-def _recompute_one(sla_clock: SlaClock, now: datetime) -> None:
-    calendar = calendar_for(sla_clock.department)
+def _recompute_one(
+    sla_clock: SlaClock, policy: SlaPolicy | None, calendar: clock.Calendar, now: datetime
+) -> None:
+    target = _target_seconds(policy, sla_clock.kind) if policy else None
+    if target is None:
+        _stop(sla_clock, now, "No SLA applies any more")
+        return
     consumed = 0
-    for segment in sla_clock.segments.filter(state=SlaSegment.State.RUNNING):
-        if segment.ended_at is None:
+    for segment in sla_clock.segments.all():
+        if segment.state != SlaSegment.State.RUNNING or segment.ended_at is None:
             continue
         used = clock.business_seconds_between(segment.started_at, segment.ended_at, calendar)
         if used != segment.business_seconds:
@@ -381,11 +439,9 @@ def _recompute_one(sla_clock: SlaClock, now: datetime) -> None:
             segment.save(update_fields=["business_seconds"])
         consumed += used
     sla_clock.consumed_seconds = consumed
-    if sla_clock.policy is not None:
-        target = _target_seconds(sla_clock.policy, sla_clock.kind)
-        if target:
-            sla_clock.target_seconds = target
-            sla_clock.warning_percents = sla_clock.policy.warning_list
+    sla_clock.policy = policy
+    sla_clock.target_seconds = target
+    sla_clock.warning_percents = policy.warning_list if policy else []
     if sla_clock.state == State.RUNNING:
         _schedule(sla_clock, calendar)
     sla_clock.updated_at = now

@@ -25,7 +25,7 @@ class MembershipInline(admin.TabularInline):
 class RequestTypeInline(admin.TabularInline):
     model = RequestType
     extra = 0
-    fields = ["name", "default_priority", "is_confidential", "is_active", "position"]
+    fields = ["name", "default_priority", "is_confidential", "sla_exempt", "is_active", "position"]
     show_change_link = True
 
 
@@ -43,9 +43,10 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "assignment"]
     search_fields = ["name", "code", "description"]
     inlines = [MembershipInline, RequestTypeInline]
+    autocomplete_fields = ["calendar"]
     fieldsets = [
         (None, {"fields": ["name", "code", "description", "contact_email", "is_active"]}),
-        ("Working tickets", {"fields": ["assignment", "auto_close_days"]}),
+        ("Working tickets", {"fields": ["assignment", "auto_close_days", "calendar"]}),
     ]
 
     def save_model(self, request: HttpRequest, obj: Department, form, change: bool) -> None:  # type: ignore[no-untyped-def]
@@ -90,8 +91,15 @@ class RequestFieldInline(admin.TabularInline):
 
 @admin.register(RequestType)
 class RequestTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "department", "default_priority", "is_confidential", "is_active"]
-    list_filter = ["department", "is_confidential", "is_active", "default_priority"]
+    list_display = [
+        "name",
+        "department",
+        "default_priority",
+        "is_confidential",
+        "sla_exempt",
+        "is_active",
+    ]
+    list_filter = ["department", "is_confidential", "sla_exempt", "is_active", "default_priority"]
     search_fields = ["name", "description", "department__name"]
     list_select_related = ["department"]
     autocomplete_fields = ["department"]

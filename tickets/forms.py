@@ -131,8 +131,12 @@ STATUS_FILTER_CHOICES = [
 ]
 
 
+SLA_FILTER_CHOICES = [("", "Any"), ("at_risk", "At risk"), ("breached", "Breached")]
+SORT_CHOICES = [("", "Newest"), ("due", "Due soonest")]
+
+
 class QueueFilterForm(forms.Form):
-    """The agent queue's filters; cleaned data goes to the selector as it is."""
+    """The agent queue's filters and order; cleaned data goes to the selector as it is."""
 
     q = forms.CharField(required=False, label="Search", max_length=200)
     status = forms.ChoiceField(required=False, choices=STATUS_FILTER_CHOICES)
@@ -149,6 +153,10 @@ class QueueFilterForm(forms.Form):
     requesting_department = forms.ModelChoiceField(
         required=False, queryset=Department.objects.all(), empty_label="Any requesting dept."
     )
+    sla = forms.ChoiceField(
+        required=False, choices=SLA_FILTER_CHOICES, label="SLA", widget=forms.RadioSelect
+    )
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort")
 
     def __init__(self, *args: Any, department: Department, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,10 +10,12 @@ Who sees what:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from tickets.models import (
@@ -171,11 +173,15 @@ def departments_for_agent(*, user: User) -> QuerySet[Department]:
 
 @dataclass(frozen=True)
 class Page:
-    """One keyset page: rows plus the cursors of the neighbouring pages (None at an end)."""
+    """One keyset page: rows plus the cursors of the neighbouring pages (None at an end).
+
+    A cursor goes into the URL as it is: an id for the newest-first order, an encoded
+    DueCursor for the due-soonest order.
+    """
 
     rows: list[Ticket]
-    next_cursor: int | None
-    previous_cursor: int | None
+    next_cursor: int | str | None
+    previous_cursor: int | str | None
 
 
 def keyset_page(
@@ -211,17 +217,95 @@ def keyset_page(
     )
 
 
+@dataclass(frozen=True)
+class DueCursor:
+    """A position in the due-soonest order: the (sla_due_at, id) of a row."""
+
+    due_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        """'2025-11-24T14:30:00.250000Z_42': readable, and exact to the microsecond."""
+        return f"{self.due_at.astimezone(UTC).isoformat().replace('+00:00', 'Z')}_{self.id}"
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> DueCursor:
+        assert ticket.sla_due_at is not None
+        return cls(ticket.sla_due_at, ticket.pk)
+
+    @classmethod
+    def parse(cls, value: str | None) -> DueCursor | None:
+        """The cursor in `value`, or None when it is missing or malformed (a hand-edited
+        or truncated link shows the first page rather than an error)."""
+        moment, _, ident = (value or "").rpartition("_")
+        if not (ident.isascii() and ident.isdigit() and len(ident) <= 18):
+            return None
+        try:
+            due_at = datetime.fromisoformat(moment)
+        except ValueError:
+            return None
+        if timezone.is_naive(due_at):
+            return None
+        return cls(due_at, int(ident))
+
+
+def keyset_page_by_due(
+    queryset: QuerySet[Ticket],
+    *,
+    after: DueCursor | None = None,
+    before: DueCursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Soonest SLA deadline first, then by id. `after` pages to later deadlines, `before`
+    to sooner ones.
+
+    Only tickets with a running SLA clock have a deadline; the others are left out of
+    this order (a paused clock has no due time). Keyset on (sla_due_at, id), which the
+    partial index ticket_dept_sla_due covers: a deep page costs what the first does.
+    """
+    queryset = queryset.filter(sla_due_at__isnull=False)
+    if before is not None:
+        sooner = Q(sla_due_at__lt=before.due_at) | Q(sla_due_at=before.due_at, id__lt=before.id)
+        # The redundant bound lets the database scan one index range.
+        queryset = queryset.filter(sooner, sla_due_at__lte=before.due_at)
+        rows = list(queryset.order_by("-sla_due_at", "-id")[: size + 1])
+        has_more_sooner = len(rows) > size
+        rows = rows[:size][::-1]
+        return Page(
+            rows=rows,
+            next_cursor=DueCursor.of(rows[-1]).encode() if rows else None,
+            previous_cursor=DueCursor.of(rows[0]).encode() if rows and has_more_sooner else None,
+        )
+    if after is not None:
+        later = Q(sla_due_at__gt=after.due_at) | Q(sla_due_at=after.due_at, id__gt=after.id)
+        queryset = queryset.filter(later, sla_due_at__gte=after.due_at)
+    rows = list(queryset.order_by("sla_due_at", "id")[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows=rows,
+        next_cursor=DueCursor.of(rows[-1]).encode() if rows and has_more else None,
+        previous_cursor=DueCursor.of(rows[0]).encode() if rows and after is not None else None,
+    )
+
+
 LIST_RELATED = ("department", "request_type", "requester", "assignee", "requesting_department")
 
 
 def ticket_queue_for_agent(
-    *, user: User, department: Department, filters: dict[str, Any]
+    *,
+    user: User,
+    department: Department,
+    filters: dict[str, Any],
+    now: datetime | None = None,
 ) -> QuerySet[Ticket]:
-    """The department's tickets, filtered; the caller pages it with keyset_page."""
+    """The department's tickets, filtered; the caller pages it with keyset_page (or
+    keyset_page_by_due for the "due soonest" order). `now` decides what is at risk or
+    breached."""
     if not is_member(user, department.pk):
         raise Http404("No such department.")
     queryset = Ticket.objects.filter(department=department).select_related(*LIST_RELATED)
-    return _apply_filters(queryset, filters)
+    return _apply_filters(queryset, filters, now=now)
 
 
 def ticket_list_for_requester(*, user: User, status: str = "") -> QuerySet[Ticket]:
@@ -232,7 +316,9 @@ def ticket_list_for_requester(*, user: User, status: str = "") -> QuerySet[Ticke
     return _apply_filters(queryset, {"status": status})
 
 
-def _apply_filters(queryset: QuerySet[Ticket], filters: dict[str, Any]) -> QuerySet[Ticket]:
+def _apply_filters(
+    queryset: QuerySet[Ticket], filters: dict[str, Any], *, now: datetime | None = None
+) -> QuerySet[Ticket]:
     status = filters.get("status") or ""
     if status == "active":
         queryset = queryset.filter(status__in=Ticket.OPEN_STATUSES)
@@ -249,6 +335,14 @@ def _apply_filters(queryset: QuerySet[Ticket], filters: dict[str, Any]) -> Query
         queryset = queryset.filter(request_type_id=filters["request_type"])
     if filters.get("requesting_department"):
         queryset = queryset.filter(requesting_department_id=filters["requesting_department"])
+    sla = filters.get("sla")
+    if sla:
+        # The ticket's soonest running deadline, kept on the ticket by the SLA services.
+        now = now or timezone.now()
+        if sla == "breached":
+            queryset = queryset.filter(sla_due_at__lte=now)
+        elif sla == "at_risk":
+            queryset = queryset.filter(sla_at_risk_at__lte=now, sla_due_at__gt=now)
     search = (filters.get("q") or "").strip()
     if search:
         # References are upper case by construction: an exact comparison uses the unique

@@ -8,13 +8,16 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from slas import selectors as sla_selectors
 from tickets import selectors, services
 from tickets.forms import (
     AssignForm,
@@ -35,7 +38,10 @@ def _user(request: HttpRequest) -> User:
 
 
 def _cursor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """An id cursor from the URL; anything else (letters, huge numbers) is ignored."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 @require_GET
@@ -131,6 +137,7 @@ def _render_detail(
 ) -> HttpResponse:
     user = _user(request)
     can_work = selectors.can_work(user=user, ticket=ticket)
+    sla = sla_selectors.ticket_sla_for(user=user, ticket=ticket, now=timezone.now())
     context = {
         "ticket": ticket,
         "can_work": can_work,
@@ -140,6 +147,8 @@ def _render_detail(
         "attachments": selectors.ticket_attachments_for(user=user, ticket=ticket),
         "watchers": ticket.watchers.all(),
         "reply_form": reply_form,
+        "sla_clocks": [clock for clock in sla if clock.is_current],
+        "sla_earlier": [clock for clock in sla if not clock.is_current],
     }
     if can_work or user.pk == ticket.requester_id:
         context["watcher_form"] = WatcherForm()  # the requester may add colleagues too
@@ -375,6 +384,16 @@ def queue_home(request: HttpRequest) -> HttpResponse:
     return redirect("queue_department", code=department.code)
 
 
+def _queue_page(request: HttpRequest, tickets: QuerySet[Ticket], *, sort: str) -> selectors.Page:
+    """The page the URL's cursor points at, in the chosen order; a malformed cursor (or
+    one of the other order) shows the first page."""
+    after, before = request.GET.get("after"), request.GET.get("before")
+    if sort == "due":
+        parse = selectors.DueCursor.parse
+        return selectors.keyset_page_by_due(tickets, after=parse(after), before=parse(before))
+    return selectors.keyset_page(tickets, after=_cursor(after), before=_cursor(before))
+
+
 @login_required
 def queue(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
@@ -384,10 +403,12 @@ def queue(request: HttpRequest, code: str) -> HttpResponse:
         params["status"] = "active"
     form = QueueFilterForm(params, department=department, user=user)
     filters = form.selector_filters() if form.is_valid() else {"status": "active"}
-    tickets = selectors.ticket_queue_for_agent(user=user, department=department, filters=filters)
-    page = selectors.keyset_page(
-        tickets, after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before"))
+    now = timezone.now()
+    tickets = selectors.ticket_queue_for_agent(
+        user=user, department=department, filters=filters, now=now
     )
+    sort = filters.get("sort") or ""
+    page = _queue_page(request, tickets, sort=sort)
     query = params.copy()
     query.pop("after", None)
     query.pop("before", None)
@@ -396,6 +417,8 @@ def queue(request: HttpRequest, code: str) -> HttpResponse:
         "departments": selectors.departments_for_agent(user=user),
         "form": form,
         "page": page,
+        "sort": sort,
+        "now": now,
         "query": query.urlencode(),
         "queue_url": reverse("queue_department", args=[department.code]),
     }

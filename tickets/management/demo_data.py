@@ -265,6 +265,7 @@ class RequestTypeSpec:
     notes: tuple[str, ...] = ()  # internal notes
     priority: int = 2
     confidential: bool = False
+    sla_exempt: bool = False  # "no SLA": planned work, prioritised with the team
     weight: int = 3
 
 
@@ -1731,6 +1732,7 @@ REQUEST_TYPES: dict[str, tuple[RequestTypeSpec, ...]] = {
             name="Feature request",
             description="An improvement to one of our internal tools. Tell us the problem, not only the solution.",
             priority=1,
+            sla_exempt=True,
             weight=3,
             fields=(
                 text(
@@ -1833,6 +1835,113 @@ REQUEST_TYPES: dict[str, tuple[RequestTypeSpec, ...]] = {
 
 
 # Misfiled requests that an agent moves to the department that can help.
+
+
+# --- Business calendars and SLA policies ----------------------------------------------
+
+# Hours of every working day, in the calendar's local time; "00:00" as an end is midnight.
+OFFICE_DAYS = (0, 1, 2, 3, 4)
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class CalendarSpec:
+    name: str
+    time_zone: str
+    days: tuple[int, ...]  # weekdays, 0 = Monday
+    hours: tuple[tuple[str, str], ...]  # (start, end) on each of those days
+    departments: tuple[str, ...]  # codes of the departments that work by it
+    holiday_country: str = ""
+    holiday_subdivision: str = ""
+
+
+CALENDARS: tuple[CalendarSpec, ...] = (
+    CalendarSpec(
+        name="Berlin office",
+        time_zone="Europe/Berlin",
+        days=OFFICE_DAYS,
+        hours=(("09:00", "12:30"), ("13:30", "17:30")),  # with a lunch break
+        departments=("IT", "HR", "FIN", "FAC", "ENG"),
+        holiday_country="DE",
+        holiday_subdivision="BY",
+    ),
+    CalendarSpec(
+        name="New York office",
+        time_zone="America/New_York",
+        days=OFFICE_DAYS,
+        hours=(("08:00", "18:00"),),
+        departments=("SAL", "MKT"),
+        holiday_country="US",
+        holiday_subdivision="NY",
+    ),
+    CalendarSpec(
+        name="Round the clock",
+        time_zone="UTC",
+        days=EVERY_DAY,
+        hours=(("00:00", "00:00"),),  # the whole day
+        departments=("CS",),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SlaPolicySpec:
+    department: str  # code of the providing department
+    name: str
+    first_response: int  # business minutes
+    resolution: int  # business minutes
+    next_response: int | None = None
+    request_type: str = ""  # narrows the policy to one request type of the department
+    requesting_department: str = ""  # ... to requests from one department (its code)
+    priority: int | None = None  # ... to one priority (4 = urgent)
+
+
+# A Berlin working day is 7.5 business hours (450 minutes); a New York one 10 hours. The
+# targets suit the pace of the demo stories: most are met, a fair share is not.
+SLA_POLICIES: tuple[SlaPolicySpec, ...] = (
+    SlaPolicySpec("IT", "IT standard", first_response=450, resolution=1800, next_response=900),
+    SlaPolicySpec(
+        "IT", "IT urgent", first_response=60, resolution=450, next_response=120, priority=4
+    ),
+    SlaPolicySpec(
+        "IT",
+        "IT for Sales",
+        first_response=240,
+        resolution=1350,
+        next_response=450,
+        requesting_department="SAL",
+    ),
+    SlaPolicySpec(
+        "IT",
+        "Locked out",
+        first_response=240,
+        resolution=450,
+        request_type="Password or account locked",
+    ),
+    SlaPolicySpec("HR", "HR standard", first_response=900, resolution=2700, next_response=900),
+    SlaPolicySpec(
+        "HR", "Concerns", first_response=450, resolution=2250, request_type="Report a concern"
+    ),
+    SlaPolicySpec(
+        "FIN", "Finance standard", first_response=450, resolution=2250, next_response=1350
+    ),
+    SlaPolicySpec("FAC", "Facilities standard", first_response=450, resolution=2250),
+    SlaPolicySpec("FAC", "Facilities urgent", first_response=60, resolution=450, priority=4),
+    SlaPolicySpec("MKT", "Marketing standard", first_response=1200, resolution=3000),
+    SlaPolicySpec("SAL", "Sales operations standard", first_response=600, resolution=2400),
+    SlaPolicySpec("SAL", "Urgent deals", first_response=60, resolution=300, priority=4),
+    SlaPolicySpec(
+        "CS", "Customer Support standard", first_response=1440, resolution=10080, next_response=2880
+    ),
+    SlaPolicySpec(
+        "CS",
+        "Customer escalations",
+        first_response=240,
+        resolution=2880,
+        request_type="Customer escalation",
+    ),
+    SlaPolicySpec("ENG", "Engineering standard", first_response=900, resolution=2700),
+)
 
 
 @dataclass(frozen=True)

@@ -2,26 +2,34 @@
 
 Used by `seed_demo`, and by `seed_scale` when the database has no departments yet.
 This is configuration that admins otherwise enter in Django admin; there is no service
-for it, so plain ORM writes are the honest equivalent. Tickets are another matter:
-`seed_demo` files them through tickets/services.py.
+for it, so plain ORM writes are the honest equivalent (public holidays are the exception:
+they come from slas.calendars.calendar_generate_holidays, as in admin). Tickets are
+another matter: `seed_demo` files them through tickets/services.py, after the business
+calendars and SLA policies exist, so the ticket hook gives every demo ticket its clocks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
+from slas.calendars import calendar_generate_holidays
+from slas.models import BusinessCalendar, SlaPolicy, WorkingInterval
 from tickets.management.demo_data import (
+    CALENDARS,
     DEPARTMENTS,
     PEOPLE,
     REQUEST_TYPES,
+    SLA_POLICIES,
     RequestTypeSpec,
     Story,
 )
@@ -39,6 +47,8 @@ class Organisation:
     departments: dict[str, Department]  # by code
     users: dict[str, User]  # by username
     request_types: dict[tuple[str, str], RequestType]  # by (department code, name)
+    calendars: dict[str, BusinessCalendar] = dataclasses.field(default_factory=dict)  # by name
+    sla_policies: list[SlaPolicy] = dataclasses.field(default_factory=list)
 
 
 def demo_org_exists() -> bool:
@@ -60,7 +70,8 @@ def email_for(first_name: str, last_name: str) -> str:
 @transaction.atomic
 def create_demo_org(*, password: str | None = DEMO_PASSWORD) -> Organisation:
     """Create the eight departments, about sixty people, their memberships and the
-    request types with their extra fields, plus the `admin` superuser.
+    request types with their extra fields, plus the `admin` superuser; then the business
+    calendars the departments work by and their SLA policies.
 
     `password` None gives every demo user an unusable password. The caller checks
     first that none of this exists (see demo_org_exists).
@@ -134,6 +145,7 @@ def create_demo_org(*, password: str | None = DEMO_PASSWORD) -> Organisation:
                 description=type_spec.description,
                 default_priority=type_spec.priority,
                 is_confidential=type_spec.confidential,
+                sla_exempt=type_spec.sla_exempt,
                 position=position,
             )
             request_types[(code, type_spec.name)] = request_type
@@ -151,7 +163,84 @@ def create_demo_org(*, password: str | None = DEMO_PASSWORD) -> Organisation:
                 for field_position, f in enumerate(type_spec.fields)
             )
     RequestField.objects.bulk_create(fields)
-    return Organisation(departments=departments, users=users, request_types=request_types)
+    calendars = create_demo_calendars(departments=departments, today=timezone.localdate())
+    policies = create_demo_sla_policies(departments=departments, request_types=request_types)
+    return Organisation(
+        departments=departments,
+        users=users,
+        request_types=request_types,
+        calendars=calendars,
+        sla_policies=policies,
+    )
+
+
+def _time(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+def create_demo_calendars(
+    *, departments: dict[str, Department], today: date
+) -> dict[str, BusinessCalendar]:
+    """The Berlin, New York and round-the-clock calendars, with public holidays from last
+    year to next year, each assigned to its departments (updating `departments` too).
+
+    A calendar of the same name that is already there (an admin made it before seeding)
+    is used as it is; generating holidays again adds only what is missing.
+    """
+    calendars: dict[str, BusinessCalendar] = {}
+    for spec in CALENDARS:
+        calendar, created = BusinessCalendar.objects.get_or_create(
+            name=spec.name,
+            defaults={
+                "time_zone": spec.time_zone,
+                "holiday_country": spec.holiday_country,
+                "holiday_subdivision": spec.holiday_subdivision,
+            },
+        )
+        if created:
+            WorkingInterval.objects.bulk_create(
+                WorkingInterval(calendar=calendar, weekday=day, start=_time(start), end=_time(end))
+                for day in spec.days
+                for start, end in spec.hours
+            )
+        if calendar.holiday_country:
+            years = range(today.year - 1, today.year + 2)
+            calendar_generate_holidays(calendar=calendar, years=years)
+        for code in spec.departments:
+            if code in departments:
+                departments[code].calendar = calendar
+                departments[code].save(update_fields=["calendar"])
+        calendars[spec.name] = calendar
+    return calendars
+
+
+def create_demo_sla_policies(
+    *,
+    departments: dict[str, Department],
+    request_types: dict[tuple[str, str], RequestType],
+) -> list[SlaPolicy]:
+    """Each department's default policy and a few narrower ones: urgent tickets, one
+    request type, and IT answering Sales faster."""
+    policies = [
+        SlaPolicy(
+            name=spec.name,
+            department=departments[spec.department],
+            request_type=(
+                request_types[(spec.department, spec.request_type)] if spec.request_type else None
+            ),
+            requesting_department=(
+                departments[spec.requesting_department] if spec.requesting_department else None
+            ),
+            priority=spec.priority,
+            first_response_minutes=spec.first_response,
+            resolution_minutes=spec.resolution,
+            next_response_minutes=spec.next_response,
+        )
+        for spec in SLA_POLICIES
+    ]
+    for policy in policies:
+        policy.full_clean()  # the same checks as admin: a typo in demo_data fails loudly
+    return SlaPolicy.objects.bulk_create(policies)
 
 
 def extra_answers(

@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from outbox import services as outbox_services
 from outbox.models import Message
+from slas.models import SlaClock
 from tickets import services
 from tickets.management.demo_data import (
     ACKNOWLEDGEMENTS,
@@ -105,6 +106,10 @@ class Command(BaseCommand):
             f"{filer.replies} replies, {filer.notes} internal notes, {filer.transfers} transfers; "
             f"{emails} notification emails marked as already delivered."
         )
+        self.stdout.write(
+            f"{len(org.calendars)} business calendars and {len(org.sla_policies)} SLA policies; "
+            f"SLA clocks: {_clock_summary()}."
+        )
         self._print_logins()
 
     def _print_logins(self) -> None:
@@ -119,6 +124,16 @@ class Command(BaseCommand):
                 "Never seed a database that real people use, or one reachable from the internet."
             )
         )
+
+
+def _clock_summary() -> str:
+    states = Counter(SlaClock.objects.values_list("state", flat=True))
+    breached = SlaClock.objects.filter(breached_at__isnull=False).count()
+    overdue = SlaClock.objects.filter(
+        state=SlaClock.State.RUNNING, due_at__lt=timezone.now()
+    ).count()
+    parts = [f"{states[s]} {s}" for s in SlaClock.State.values if states[s]]
+    return f"{', '.join(parts) or 'none'}; {breached} breached, {overdue} running past due"
 
 
 @contextmanager
