@@ -2,9 +2,10 @@
 
 Each benchmark is a module of this package with `run(options) -> str` returning a
 Markdown section, which is printed and written into docs/benchmarks.md between the
-module's markers. They run against a dedicated PostgreSQL database (never the one you
-develop on), created when missing and seeded with `seed_scale` when it has too few
-tickets; a second run reuses the data.
+module's markers. Those that need a database run against a dedicated PostgreSQL
+database (never the one you develop on), created when missing and seeded with
+`seed_scale` when it has too few tickets; a second run reuses the data. The others
+(`clock`, pure Python) run without PostgreSQL and without Django.
 
 Settings are production-like: DEBUG off (no query log, no template debug info), sessions
 in the database. Static files use the plain storage, because a manifest would need a
@@ -30,7 +31,9 @@ from datetime import UTC, datetime  # noqa: E402
 from urllib.parse import unquote, urlparse  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/servicedesk_bench"
-BENCHMARKS = {"queue": "bench.queue"}
+BENCHMARKS = {"queue": "bench.queue", "clock": "bench.clock", "filing": "bench.filing"}
+# Pure-Python benchmarks: no database is created, migrated or asked about for them alone.
+WITHOUT_DATABASE = {"clock"}
 DOCS = ROOT / "docs" / "benchmarks.md"
 
 
@@ -46,6 +49,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--requests", type=int, default=200, help="Timed requests per scenario (default 200)."
+    )
+    parser.add_argument(
+        "--filings", type=int, default=300, help="Timed filings per variant (default 300)."
+    )
+    parser.add_argument(
+        "--sla-tickets",
+        type=int,
+        default=20_000,
+        help="Open tickets with SLA clocks for the recompute benchmark (default 20,000).",
     )
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="Run these.")
     parser.add_argument("--no-docs", action="store_true", help="Don't update docs/benchmarks.md.")
@@ -96,14 +108,17 @@ def setup_django(database_url: str) -> None:
     }
 
 
-def machine_description() -> str:
-    from django.db import connection
+def machine_description(with_database: bool) -> str:
+    database = ""
+    if with_database:
+        from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg_version = cursor.fetchone()[0]
-        cursor.execute("SHOW shared_buffers")
-        shared_buffers = cursor.fetchone()[0]
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg_version = cursor.fetchone()[0]
+            cursor.execute("SHOW shared_buffers")
+            shared_buffers = cursor.fetchone()[0]
+        database = f", PostgreSQL {pg_version} (shared_buffers {shared_buffers}, same machine)"
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -114,19 +129,18 @@ def machine_description() -> str:
         pass
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"PostgreSQL {pg_version} (shared_buffers {shared_buffers}, same machine); "
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}{database}; "
         f"load average at the end: {load}"
     )
 
 
-def update_docs(sections: dict[str, str], header: str) -> None:
+def update_docs(sections: dict[str, str], headers: dict[str, str]) -> None:
     """Replace each benchmark's section between its markers, keeping everything else."""
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     for name, body in sections.items():
         start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
         title = getattr(importlib.import_module(BENCHMARKS[name]), "TITLE", name)
-        block = f"{start}\n## {title}\n\n{header}\n{body.strip()}\n{end}"
+        block = f"{start}\n## {title}\n\n{headers[name]}\n{body.strip()}\n{end}"
         pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
         if pattern.search(text):
             text = pattern.sub(lambda _, block=block: block, text)
@@ -139,24 +153,35 @@ def update_docs(sections: dict[str, str], header: str) -> None:
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
     started = time.monotonic()
-    ensure_database(options.database_url)
-    setup_django(options.database_url)
-    from django.core.management import call_command
+    names = options.only or list(BENCHMARKS)
+    with_database = any(name not in WITHOUT_DATABASE for name in names)
+    if with_database:
+        ensure_database(options.database_url)
+        setup_django(options.database_url)
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    sections = {}
-    for name in options.only or list(BENCHMARKS):
+        call_command("migrate", verbosity=0)
+    sections, seconds = {}, {}
+    for name in names:
         module = importlib.import_module(BENCHMARKS[name])
+        section_started = time.monotonic()
         sections[name] = module.run(options)
+        seconds[name] = time.monotonic() - section_started
         print(sections[name])
     command = "make bench" + (f' ARGS="{" ".join(argv)}"' if argv else "")
-    header = (
-        f"_Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in "
-        f"{time.monotonic() - started:.0f} s. Machine: {machine_description()}._\n"
-    )
-    print(header)
+    machine = machine_description(with_database)
+    total = time.monotonic() - started
+    headers = {
+        name: (
+            f"_Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; this "
+            f"section took {seconds[name]:.0f} s of the run's {total:.0f} s. "
+            f"Machine: {machine}._\n"
+        )
+        for name in sections
+    }
+    print(f"Whole run: {total:.0f} s. Machine: {machine}.")
     if not options.no_docs:
-        update_docs(sections, header)
+        update_docs(sections, headers)
         print(f"Updated {DOCS.relative_to(ROOT)}")
     return 0
 

