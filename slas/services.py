@@ -384,15 +384,7 @@ def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
 def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
     """Copy the earliest running deadline onto the ticket for the queue (`running`: the
     ticket's running clocks, when the caller has them all in hand)."""
-    if running is None:
-        running = list(SlaClock.objects.filter(ticket=ticket, state=State.RUNNING))
-    due = [c.due_at for c in running if c.due_at]
-    at_risk = [c.at_risk_at for c in running if c.at_risk_at]
-    ticket.sla_due_at = min(due, default=None)
-    ticket.sla_at_risk_at = min(at_risk, default=None)
-    Ticket.objects.filter(pk=ticket.pk).update(
-        sla_due_at=ticket.sla_due_at, sla_at_risk_at=ticket.sla_at_risk_at
-    )
+    _refresh_tickets({ticket.pk}, running=running)
 
 
 # --- Recomputation --------------------------------------------------------------------
@@ -503,14 +495,19 @@ def _write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", adapted)  # noqa: S608
 
 
-def _refresh_tickets(ticket_ids: set[int]) -> None:
-    """_refresh_ticket for many tickets: one read of their running clocks, one write."""
+def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None) -> None:
+    """Each ticket's soonest running deadline and at-risk time, copied onto it for the
+    queue: one read of their running clocks (none if the caller passes them), one write."""
     due: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
     at_risk: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
-    running = SlaClock.objects.filter(ticket_id__in=ticket_ids, state=State.RUNNING).values_list(
-        "ticket_id", "due_at", "at_risk_at"
+    rows = (
+        [(c.ticket_id, c.due_at, c.at_risk_at) for c in running]
+        if running is not None
+        else SlaClock.objects.filter(ticket_id__in=ticket_ids, state=State.RUNNING).values_list(
+            "ticket_id", "due_at", "at_risk_at"
+        )
     )
-    for ticket_id, due_at, at_risk_at in running:
+    for ticket_id, due_at, at_risk_at in rows:
         if due_at:
             due[ticket_id].append(due_at)
         if at_risk_at:

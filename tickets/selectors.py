@@ -9,6 +9,7 @@ Who sees what:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -196,24 +197,47 @@ def keyset_page(
     No OFFSET and no COUNT: each page is an index range scan of size + 1 rows, so a deep
     page costs what the first does.
     """
+    return _keyset(
+        queryset,
+        order=("-id",),
+        after=None if after is None else Q(id__lt=after),
+        before=None if before is None else Q(id__gt=before),
+        cursor_of=lambda ticket: ticket.pk,
+        size=size,
+    )
+
+
+def _keyset(
+    queryset: QuerySet[Ticket],
+    *,
+    order: tuple[str, ...],
+    after: Q | None,
+    before: Q | None,
+    cursor_of: Callable[[Ticket], int | str],
+    size: int,
+) -> Page:
+    """One page in `order`: rows past the `after` condition, or (reading the order
+    backwards) the rows just before the `before` condition. Cursors are the first and last
+    rows' positions, None at either end."""
     if before is not None:
-        rows = list(queryset.filter(id__gt=before).order_by("id")[: size + 1])
-        has_more_newer = len(rows) > size
+        backwards = [field[1:] if field.startswith("-") else f"-{field}" for field in order]
+        rows = list(queryset.filter(before).order_by(*backwards)[: size + 1])
+        has_more_before = len(rows) > size
         rows = rows[:size][::-1]
         return Page(
             rows=rows,
-            next_cursor=rows[-1].pk if rows else None,
-            previous_cursor=rows[0].pk if rows and has_more_newer else None,
+            next_cursor=cursor_of(rows[-1]) if rows else None,
+            previous_cursor=cursor_of(rows[0]) if rows and has_more_before else None,
         )
     if after is not None:
-        queryset = queryset.filter(id__lt=after)
-    rows = list(queryset.order_by("-id")[: size + 1])
+        queryset = queryset.filter(after)
+    rows = list(queryset.order_by(*order)[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
     return Page(
         rows=rows,
-        next_cursor=rows[-1].pk if rows and has_more else None,
-        previous_cursor=rows[0].pk if rows and after is not None else None,
+        next_cursor=cursor_of(rows[-1]) if rows and has_more else None,
+        previous_cursor=cursor_of(rows[0]) if rows and after is not None else None,
     )
 
 
@@ -227,6 +251,16 @@ class DueCursor:
     def encode(self) -> str:
         """'2025-11-24T14:30:00.250000Z_42': readable, and exact to the microsecond."""
         return f"{self.due_at.astimezone(UTC).isoformat().replace('+00:00', 'Z')}_{self.id}"
+
+    # In both conditions the redundant bound (gte / lte) lets the database scan one
+    # index range instead of two.
+    def rows_after(self) -> Q:
+        later = Q(sla_due_at__gt=self.due_at) | Q(sla_due_at=self.due_at, id__gt=self.id)
+        return later & Q(sla_due_at__gte=self.due_at)
+
+    def rows_before(self) -> Q:
+        sooner = Q(sla_due_at__lt=self.due_at) | Q(sla_due_at=self.due_at, id__lt=self.id)
+        return sooner & Q(sla_due_at__lte=self.due_at)
 
     @classmethod
     def of(cls, ticket: Ticket) -> DueCursor:
@@ -263,29 +297,13 @@ def keyset_page_by_due(
     this order (a paused clock has no due time). Keyset on (sla_due_at, id), which the
     partial index ticket_dept_sla_due covers: a deep page costs what the first does.
     """
-    queryset = queryset.filter(sla_due_at__isnull=False)
-    if before is not None:
-        sooner = Q(sla_due_at__lt=before.due_at) | Q(sla_due_at=before.due_at, id__lt=before.id)
-        # The redundant bound lets the database scan one index range.
-        queryset = queryset.filter(sooner, sla_due_at__lte=before.due_at)
-        rows = list(queryset.order_by("-sla_due_at", "-id")[: size + 1])
-        has_more_sooner = len(rows) > size
-        rows = rows[:size][::-1]
-        return Page(
-            rows=rows,
-            next_cursor=DueCursor.of(rows[-1]).encode() if rows else None,
-            previous_cursor=DueCursor.of(rows[0]).encode() if rows and has_more_sooner else None,
-        )
-    if after is not None:
-        later = Q(sla_due_at__gt=after.due_at) | Q(sla_due_at=after.due_at, id__gt=after.id)
-        queryset = queryset.filter(later, sla_due_at__gte=after.due_at)
-    rows = list(queryset.order_by("sla_due_at", "id")[: size + 1])
-    has_more = len(rows) > size
-    rows = rows[:size]
-    return Page(
-        rows=rows,
-        next_cursor=DueCursor.of(rows[-1]).encode() if rows and has_more else None,
-        previous_cursor=DueCursor.of(rows[0]).encode() if rows and after is not None else None,
+    return _keyset(
+        queryset.filter(sla_due_at__isnull=False),
+        order=("sla_due_at", "id"),
+        after=after.rows_after() if after else None,
+        before=before.rows_before() if before else None,
+        cursor_of=lambda ticket: DueCursor.of(ticket).encode(),
+        size=size,
     )
 
 
