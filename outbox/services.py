@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +43,26 @@ def _send_email(payload: dict[str, Any]) -> None:
 
 HANDLERS: dict[str, Handler] = {Message.Topic.EMAIL: _send_email}
 
+# Set by outbox_recorded_as_delivered(): the instant to record new messages as delivered.
+_recorded_as_delivered_at: ContextVar[datetime | None] = ContextVar(
+    "outbox_recorded_as_delivered_at", default=None
+)
+
+
+@contextmanager
+def outbox_recorded_as_delivered(*, now: datetime) -> Iterator[None]:
+    """Messages enqueued inside the block are stored as delivered at `now` and never sent.
+
+    For loading history (the demo company's past tickets): their notifications describe
+    events that are long over, and nobody should receive a thousand of them at start-up.
+    Never use it for a change a person makes.
+    """
+    token = _recorded_as_delivered_at.set(now)
+    try:
+        yield
+    finally:
+        _recorded_as_delivered_at.reset(token)
+
 
 def outbox_enqueue(
     *, topic: str, dedupe_key: str, payload: dict[str, Any], available_at: datetime | None = None
@@ -49,6 +71,9 @@ def outbox_enqueue(
     fields: dict[str, Any] = {"topic": topic, "dedupe_key": dedupe_key, "payload": payload}
     if available_at is not None:
         fields["available_at"] = available_at
+    recorded_at = _recorded_as_delivered_at.get()
+    if recorded_at is not None:
+        return Message.objects.create(**fields, delivered_at=recorded_at)
     message = Message.objects.create(**fields)
     if available_at is None:
         transaction.on_commit(lambda: _schedule_delivery_unsafe(message.pk))

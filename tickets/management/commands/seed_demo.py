@@ -12,11 +12,8 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
-from unittest import mock
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -24,8 +21,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from outbox import services as outbox_services
 from outbox.models import Message
+from outbox.services import outbox_recorded_as_delivered
 from slas.models import SlaClock
 from tickets import services
 from tickets.management.demo_data import (
@@ -81,17 +78,14 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         now = timezone.now().replace(microsecond=0)
-        # The scheduling patch is outermost so that it still holds while the transaction
-        # commits (that is when the on-commit callbacks would run).
-        with _no_delivery_tasks(), transaction.atomic():
+        # The seeded notifications describe events in the past: the outbox records them as
+        # delivered, so the first `make run` doesn't print a thousand emails.
+        with outbox_recorded_as_delivered(now=now), transaction.atomic():
             last_message_id = Message.objects.aggregate(last=Max("pk"))["last"] or 0
             org = create_demo_org(password=DEMO_PASSWORD)
             filer = DemoTickets(org=org, rng=random.Random(options["seed"]), now=now)
             filer.file_tickets(count=options["tickets"], days=options["days"])
-            # Demo command only: the seeded notifications describe events "in the past";
-            # mark them delivered so the first `make run` doesn't print a thousand emails.
-            # Nothing else may write outbox rows like this; delivery belongs to the relay.
-            emails = Message.objects.filter(pk__gt=last_message_id).update(delivered_at=now)
+            emails = Message.objects.filter(pk__gt=last_message_id).count()
 
         statuses = Counter(Ticket.objects.values_list("status", flat=True))
         summary = ", ".join(f"{statuses[s]} {s}" for s in Status.values if statuses[s])
@@ -134,17 +128,6 @@ def _clock_summary() -> str:
     ).count()
     parts = [f"{states[s]} {s}" for s in SlaClock.State.values if states[s]]
     return f"{', '.join(parts) or 'none'}; {breached} breached, {overdue} running past due"
-
-
-@contextmanager
-def _no_delivery_tasks() -> Iterator[None]:
-    """While seeding, don't ask Celery to deliver each notification after commit.
-
-    The rows are marked delivered before the commit anyway; publishing a thousand tasks
-    would only fill the broker (or, with Redis down, wait on a thousand timeouts).
-    """
-    with mock.patch.object(outbox_services, "_schedule_delivery_unsafe", lambda message_id: None):
-        yield
 
 
 class _Clock:
