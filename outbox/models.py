@@ -8,6 +8,8 @@ class Message(models.Model):
 
     class Topic(models.TextChoices):
         EMAIL = "email", "Email"
+        CHAT = "chat", "Chat webhook"
+        ESCALATION = "escalation", "Escalation actions"
 
     topic = models.CharField(max_length=32, choices=Topic.choices)
     # Unique per event and recipient by construction; the constraint guards against a
@@ -23,6 +25,7 @@ class Message(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        ordering = ["-id"]
         indexes = [
             models.Index(
                 fields=["available_at"],

@@ -8,8 +8,10 @@ deliveries of the same row (a duplicated task, relay and task at once) send it o
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -41,7 +43,35 @@ def _send_email(payload: dict[str, Any]) -> None:
     message.send()
 
 
-HANDLERS: dict[str, Handler] = {Message.Topic.EMAIL: _send_email}
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def _post_webhook(payload: dict[str, Any]) -> None:
+    """POST JSON to a chat incoming webhook; anything but a 2xx answer is a failure (and
+    is retried with backoff). A short timeout: a slow chat server holds up nothing else."""
+    request = urllib.request.Request(  # noqa: S310 (the URL is an admin-entered http(s) URL)
+        payload["url"],
+        data=json.dumps(payload["body"]).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "servicedesk"},
+        method="POST",
+    )
+    if not payload["url"].startswith(("http://", "https://")):
+        raise ValueError("A webhook URL must start with http:// or https://.")
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise OSError(f"the webhook answered {response.status}")
+
+
+HANDLERS: dict[str, Handler] = {
+    Message.Topic.EMAIL: _send_email,
+    Message.Topic.CHAT: _post_webhook,
+}
+
+
+def register_handler(topic: str, handler: Handler) -> None:
+    """Apps deliver their own topics (slas: escalation actions), registered in ready()."""
+    HANDLERS[topic] = handler
+
 
 # Set by outbox_recorded_as_delivered(): the instant to record new messages as delivered.
 _recorded_as_delivered_at: ContextVar[datetime | None] = ContextVar(
@@ -80,14 +110,39 @@ def outbox_enqueue(
     return message
 
 
-def _schedule_delivery_unsafe(message_id: int) -> None:
-    """Ask a worker to deliver now. Failure is fine: the relay will find the row."""
-    from outbox.tasks import outbox_deliver_task
+DELIVERY_CHUNK = 50
+
+
+def outbox_enqueue_many(*, messages: list[dict[str, Any]]) -> list[Message]:
+    """Write many messages in one statement (each a dict of topic, dedupe_key, payload);
+    after commit, workers are asked to deliver them in chunks, so a sweep that records a
+    thousand events publishes twenty tasks, not a thousand, and several workers share them.
+    """
+    recorded_at = _recorded_as_delivered_at.get()
+    rows = Message.objects.bulk_create(
+        Message(**fields, delivered_at=recorded_at) for fields in messages
+    )
+    if recorded_at is None and rows:
+        ids = [row.pk for row in rows]
+        transaction.on_commit(lambda: _schedule_delivery_unsafe(*ids))
+    return rows
+
+
+def _schedule_delivery_unsafe(*message_ids: int) -> None:
+    """Ask workers to deliver now. Failure is fine: the relay will find the rows."""
+    from outbox.tasks import outbox_deliver_many_task, outbox_deliver_task
 
     try:
-        outbox_deliver_task.delay(message_id)
-    except Exception:  # the broker is down; the row waits for the relay
-        logger.warning("could not enqueue outbox message %s; the relay will deliver it", message_id)
+        if len(message_ids) == 1:
+            outbox_deliver_task.delay(message_ids[0])
+            return
+        for start in range(0, len(message_ids), DELIVERY_CHUNK):
+            outbox_deliver_many_task.delay(list(message_ids[start : start + DELIVERY_CHUNK]))
+    except Exception:  # the broker is down; the rows wait for the relay
+        logger.warning(
+            "could not enqueue %s outbox message(s); the relay will deliver them",
+            len(message_ids),
+        )
 
 
 def outbox_deliver(*, message_id: int, now: datetime) -> bool:

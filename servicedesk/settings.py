@@ -133,10 +133,17 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_ALWAYS_EAGER = env.get_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_RELAY_INTERVAL_SECONDS = env.get_int("OUTBOX_RELAY_INTERVAL_SECONDS", 30, minimum=1)
+SLA_SWEEP_INTERVAL_SECONDS = env.get_int("SLA_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {
         "task": "outbox.tasks.outbox_relay_task",
         "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS),
+    },
+    "sla-sweep": {
+        "task": "slas.tasks.sla_sweep_task",
+        "schedule": float(SLA_SWEEP_INTERVAL_SECONDS),
+        # A sweep message older than the next one is worth nothing: drop it.
+        "options": {"expires": float(SLA_SWEEP_INTERVAL_SECONDS)},
     },
     "ticket-autoclose": {"task": "tickets.tasks.ticket_autoclose_task", "schedule": 3600.0},
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -231,10 +232,11 @@ class SlaClock(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     # When the last warning threshold is reached (the ticket is "at risk" from then on).
     at_risk_at = models.DateTimeField(null=True, blank=True)
-    # The next warning or breach instant after `checked_until` while running: the sweep's
-    # only entry point. Instants up to `checked_until` have been handled by the sweep.
+    # The next warning or breach instant while running: the sweep's only entry point.
     next_check_at = models.DateTimeField(null=True, blank=True)
-    checked_until = models.DateTimeField(null=True, blank=True)
+    # The highest warning threshold the sweep has recorded (0: none yet); with
+    # `breached_at`, what is still ahead survives re-targeting, pauses and reopening.
+    warned_percent = models.PositiveSmallIntegerField(default=0)
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
@@ -284,3 +286,239 @@ class SlaSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_state_display()} from {self.started_at:%Y-%m-%d %H:%M} UTC"
+
+
+# --- Escalations ----------------------------------------------------------------------
+
+
+class EscalationRule(models.Model):
+    """What a department does when a ticket's SLA is at risk, breached, or the ticket has
+    had no update for a while. Rules run in level order; each has one or more actions."""
+
+    class Trigger(models.TextChoices):
+        WARNING = "warning", "Warning threshold reached"
+        BREACH = "breach", "Target breached"
+        NO_UPDATE = "no_update", "No update for a number of business hours"
+
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="escalation_rules"
+    )
+    name = models.CharField(max_length=120)
+    level = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Escalation level (1 first). Rules fired by the same event run in level "
+        "order; the ticket shows the highest level reached.",
+    )
+    is_active = models.BooleanField(default=True)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    clock_kind = models.CharField(
+        "target",
+        max_length=20,
+        choices=SlaClock.Kind.choices,
+        blank=True,
+        help_text="Which target the rule watches (empty: any). Not used for “no update”.",
+    )
+    warning_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="For warnings: fire at this threshold of the policy only (empty: at every "
+        "threshold).",
+    )
+    idle_hours = models.DecimalField(
+        "no update for (business hours)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="For “no update”: business hours since the last public reply or status "
+        "change on an open ticket (new or open; not while waiting on the requester).",
+    )
+    request_types = models.ManyToManyField(
+        RequestType, blank=True, related_name="+", help_text="Empty: every request type."
+    )
+    priorities = models.JSONField(default=list, blank=True, help_text="Empty: every priority.")
+    requesting_departments = models.ManyToManyField(
+        Department, blank=True, related_name="+", help_text="Empty: requests from anywhere."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["department__name", "level", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(trigger="no_update") | models.Q(idle_hours__gt=0),
+                name="escalation_no_update_has_hours",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.level} {self.name}"
+
+    @property
+    def idle_seconds(self) -> int:
+        return int((self.idle_hours or 0) * 3600)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.trigger == self.Trigger.NO_UPDATE:
+            if not self.idle_hours or self.idle_hours <= 0:
+                errors["idle_hours"] = "Say after how many business hours without an update."
+            if self.clock_kind:
+                errors["clock_kind"] = "“No update” does not watch an SLA target; leave it empty."
+        elif self.idle_hours:
+            errors["idle_hours"] = "Only “no update” rules count hours without an update."
+        if self.warning_percent is not None:
+            if self.trigger != self.Trigger.WARNING:
+                errors["warning_percent"] = "Only warning rules have a threshold."
+            elif not 1 <= self.warning_percent <= 99:
+                errors["warning_percent"] = "A threshold is between 1 and 99 percent."
+        bad = [p for p in self.priorities or [] if p not in Priority.values]
+        if bad:
+            errors["priorities"] = "Choose priorities from the list."
+        if errors:
+            raise ValidationError(errors)
+
+
+class EscalationAction(models.Model):
+    """One thing a rule does. Run by a worker after the sweep records the event."""
+
+    class Kind(models.TextChoices):
+        NOTIFY = "notify", "Notify"
+        REASSIGN = "reassign", "Reassign"
+        RAISE_PRIORITY = "raise_priority", "Raise priority by one step"
+        ADD_WATCHER = "add_watcher", "Add a watcher"
+        INTERNAL_NOTE = "internal_note", "Post an internal note"
+
+    class Target(models.TextChoices):
+        ASSIGNEE = "assignee", "The assignee"
+        LEADS = "leads", "The department's lead(s)"
+        REQUESTER = "requester", "The requester"
+        REQUESTER_MANAGER = "requester_manager", "The requester's manager (or home lead)"
+        PERSON = "person", "A named person"
+        CHAT = "chat", "The department's chat channel"
+        AUTOMATIC = "automatic", "Automatic assignment"
+
+    NOTIFY_TARGETS = (
+        Target.ASSIGNEE,
+        Target.LEADS,
+        Target.REQUESTER,
+        Target.REQUESTER_MANAGER,
+        Target.PERSON,
+        Target.CHAT,
+    )
+    REASSIGN_TARGETS = (Target.PERSON, Target.LEADS, Target.AUTOMATIC)
+
+    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="actions")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    target = models.CharField(
+        max_length=20,
+        choices=Target.choices,
+        blank=True,
+        help_text="Who is notified, or who gets the ticket (reassign).",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For “a named person”, and the watcher to add.",
+    )
+    text = models.TextField(
+        blank=True, help_text="The internal note, or a line added to the notification."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        target = self.get_target_display() if self.target else ""
+        return f"{self.get_kind_display()} {target}".strip()
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind == self.Kind.NOTIFY and self.target not in self.NOTIFY_TARGETS:
+            errors["target"] = "Choose who is notified."
+        elif self.kind == self.Kind.REASSIGN and self.target not in self.REASSIGN_TARGETS:
+            errors["target"] = "Reassign to a named person, the lead or automatic assignment."
+        elif self.kind not in (self.Kind.NOTIFY, self.Kind.REASSIGN) and self.target:
+            errors["target"] = "This action has no target; leave it empty."
+        needs_person = self.target == self.Target.PERSON or self.kind == self.Kind.ADD_WATCHER
+        if needs_person and self.person_id is None:
+            errors["person"] = "Choose the person."
+        if self.kind == self.Kind.INTERNAL_NOTE and not self.text.strip():
+            errors["text"] = "Write the note."
+        if errors:
+            raise ValidationError(errors)
+
+
+class IdleTimer(models.Model):
+    """When an open ticket last had a public update, and when the sweep must next look at
+    it for the department's “no update” rules."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="idle_timer"
+    )
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(help_text="The last public update.")
+    # The largest idle time (seconds) the sweep has recorded since `since` (0: none).
+    fired_seconds = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_check_at"],
+                name="idletimer_next_check",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Idle timer of {self.ticket_id}"
+
+
+class SlaEvent(models.Model):
+    """A warning, breach or “no update” the sweep recorded: once per (clock, kind,
+    instant), enforced by the database, whatever the number of sweeps or redeliveries."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "Warning"
+        BREACH = "breach", "Breach"
+        NO_UPDATE = "no_update", "No update"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_events")
+    clock = models.ForeignKey(
+        SlaClock, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Percent of the target for warnings (100 for a breach); idle seconds for no update.
+    threshold = models.PositiveIntegerField()
+    instant = models.DateTimeField(help_text="When it happened (the threshold's instant).")
+    recorded_at = models.DateTimeField()
+    # Rules that matched when it was recorded, run by a worker through the outbox.
+    rule_ids = models.JSONField(default=list)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True, help_text="What the escalation rules did.")
+
+    class Meta:
+        verbose_name = "SLA event"
+        ordering = ["instant", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clock", "kind", "instant"],
+                condition=models.Q(clock__isnull=False),
+                name="slaevent_once_per_clock",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "kind", "instant"],
+                condition=models.Q(clock__isnull=True),
+                name="slaevent_once_per_ticket",
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "instant"], name="slaevent_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id} at {self.instant:%Y-%m-%d %H:%M}"

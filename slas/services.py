@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from servicedesk.db import update_rows
 from slas import clock
 from slas.models import BusinessCalendar, SlaClock, SlaPolicy, SlaSegment
 from tickets import hooks
@@ -57,6 +58,12 @@ def calendar_for(department: Department) -> clock.Calendar:
         cached = stored.as_clock_calendar()
         _calendars[key] = cached
     return cached
+
+
+def calendars_for(department_ids: Iterable[int]) -> dict[int, clock.Calendar]:
+    """Calendars of several departments by id (one query, then the cache)."""
+    departments = Department.objects.filter(pk__in=set(department_ids)).only("calendar_id")
+    return {department.pk: calendar_for(department) for department in departments}
 
 
 def policy_for(*, ticket: Ticket, now: datetime) -> SlaPolicy | None:
@@ -195,9 +202,8 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> lis
 def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
     """A reopened ticket's resolution clock runs on from where it was met."""
     last = (
-        SlaClock.objects.filter(
-            ticket=ticket, department_id=ticket.department_id, kind=Kind.RESOLUTION
-        )
+        SlaClock.objects.select_for_update()
+        .filter(ticket=ticket, department_id=ticket.department_id, kind=Kind.RESOLUTION)
         .order_by("-started_at", "-id")
         .first()
     )
@@ -250,7 +256,11 @@ def _reapply_policy(*, ticket: Ticket, now: datetime) -> None:
 
 
 def _active(ticket: Ticket, *kinds: str) -> list[SlaClock]:
-    clocks = SlaClock.objects.filter(ticket=ticket, state__in=SlaClock.ACTIVE_STATES)
+    # Locked: the sweep may be recording a warning or breach on one of them right now
+    # (it skips locked clocks), and a stale save must not undo what it recorded.
+    clocks = SlaClock.objects.select_for_update(of=("self",)).filter(
+        ticket=ticket, state__in=SlaClock.ACTIVE_STATES
+    )
     if kinds:
         clocks = clocks.filter(kind__in=kinds)
     return list(clocks.select_related("department"))
@@ -339,24 +349,57 @@ def _note_breach(sla_clock: SlaClock, now: datetime) -> None:
         sla_clock.breached_at = sla_clock.due_at or now
 
 
-def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[tuple[str, datetime]]:
-    """The checks still ahead of a running clock, in order: ("warning", instant) for each
-    warning threshold not yet used up before this run, then ("breach", due time) unless
-    the clock has breached already. Thresholds passed before a pause are not repeated
-    after it resumes."""
-    assert sla_clock.running_since is not None
-    target, used = sla_clock.target_seconds, sla_clock.consumed_seconds
+class Check(NamedTuple):
+    """An instant at which the sweep must record an event: a warning at `percent` of the
+    target, or the breach (percent 100)."""
+
+    kind: str  # "warning" or "breach"
+    percent: int
+    instant: datetime
+
+
+def pending_checks(
+    *,
+    target: int,
+    used: int,
+    running_since: datetime,
+    warning_percents: list[int],
+    warned_percent: int,
+    breached: bool,
+    calendar: clock.Calendar,
+) -> list[Check]:
+    """The checks still ahead of a running clock, in order: each warning threshold above
+    the highest already recorded and not used up before this run, then the breach unless
+    it has been recorded. So a threshold passed before a pause, or recorded before the
+    target changed, is never repeated. Pure: the sweep calls it with plain values."""
     pending = [
-        ("warning", target * percent // 100 - used)
-        for percent in sla_clock.warning_percents
-        if target * percent // 100 > used
+        Check("warning", percent, running_since)
+        for percent in warning_percents
+        if percent > warned_percent and target * percent // 100 > used
     ]
-    if sla_clock.breached_at is None:
-        pending.append(("breach", max(target - used, 0)))
+    if not breached:
+        pending.append(Check("breach", 100, running_since))
     return [
-        (kind, clock.add_business_time(sla_clock.running_since, seconds, calendar))
-        for kind, seconds in pending
+        check._replace(
+            instant=clock.add_business_time(
+                running_since, max(target * check.percent // 100 - used, 0), calendar
+            )
+        )
+        for check in pending
     ]
+
+
+def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[Check]:
+    assert sla_clock.running_since is not None
+    return pending_checks(
+        target=sla_clock.target_seconds,
+        used=sla_clock.consumed_seconds,
+        running_since=sla_clock.running_since,
+        warning_percents=sla_clock.warning_percents,
+        warned_percent=sla_clock.warned_percent,
+        breached=sla_clock.breached_at is not None,
+        calendar=calendar,
+    )
 
 
 def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
@@ -372,13 +415,8 @@ def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
     sla_clock.at_risk_at = clock.add_business_time(
         start, max(target * last_warning // 100 - used, 0), calendar
     )
-    checked = sla_clock.checked_until
-    upcoming = [
-        moment
-        for _, moment in check_instants(sla_clock, calendar)
-        if checked is None or moment > checked
-    ]
-    sla_clock.next_check_at = upcoming[0] if upcoming else None
+    upcoming = check_instants(sla_clock, calendar)
+    sla_clock.next_check_at = upcoming[0].instant if upcoming else None
 
 
 def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
@@ -457,12 +495,12 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
             _schedule(sla_clock, calendar)
         sla_clock.updated_at = now
         changed_clocks.append(sla_clock)
-    _write_rows(
+    update_rows(
         SlaSegment,
         ["business_seconds"],
         [(seg.business_seconds, seg.pk) for seg in changed_segments],
     )
-    _write_rows(
+    update_rows(
         SlaClock,
         [
             "consumed_seconds", "policy_id", "target_seconds", "warning_percents", "due_at",
@@ -477,22 +515,6 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
         ],
     )  # fmt: skip
     _refresh_tickets({sla_clock.ticket_id for sla_clock in batch})
-
-
-def _write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """UPDATE many rows by primary key in one executemany: Django's bulk_update builds a
-    CASE per field and row, which costs ~5 ms a row of Python at 1,000 rows (measured)."""
-    if not rows:
-        return
-    ops = connection.ops
-    table = ops.quote_name(model._meta.db_table)
-    assignments = ", ".join(f"{ops.quote_name(column)} = %s" for column in columns)
-    adapted = [
-        tuple(ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in row)
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", adapted)  # noqa: S608
 
 
 def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None) -> None:
@@ -512,7 +534,7 @@ def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None
             due[ticket_id].append(due_at)
         if at_risk_at:
             at_risk[ticket_id].append(at_risk_at)
-    _write_rows(
+    update_rows(
         Ticket,
         ["sla_due_at", "sla_at_risk_at"],
         [(min(due[pk], default=None), min(at_risk[pk], default=None), pk) for pk in ticket_ids],

@@ -14,6 +14,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+# Who the audit trail and conversation name when the service desk itself acted.
+SYSTEM_NAME = "Service desk"
+
 
 class Department(models.Model):
     class Assignment(models.TextChoices):
@@ -57,6 +60,18 @@ class Department(models.Model):
         related_name="departments",
         help_text="Business hours and holidays that SLA targets are counted in "
         "(none: round the clock).",
+    )
+    chat_webhook_url = models.URLField(
+        "chat webhook URL",
+        blank=True,
+        max_length=500,
+        help_text="Incoming-webhook URL of the department's chat channel (Slack or Teams). "
+        "Escalation rules can post there.",
+    )
+    chat_webhook_format = models.CharField(
+        max_length=10,
+        choices=[("slack", "Slack"), ("teams", "Microsoft Teams")],
+        default="slack",
     )
     # The per-department ticket number, incremented under a row lock at filing.
     ticket_sequence = models.PositiveBigIntegerField(default=0, editable=False)
@@ -308,7 +323,12 @@ class Ticket(models.Model):
 class Comment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="comments",
+        help_text="Empty for internal notes the service desk posts (escalation rules).",
     )
     body = models.TextField()
     body_html = models.TextField(editable=False)
@@ -322,7 +342,13 @@ class Comment(models.Model):
         indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_time")]
 
     def __str__(self) -> str:
-        return f"{'Note' if self.is_internal else 'Reply'} on {self.ticket_id} by {self.author}"
+        return (
+            f"{'Note' if self.is_internal else 'Reply'} on {self.ticket_id} by {self.author_name}"
+        )
+
+    @property
+    def author_name(self) -> str:
+        return str(self.author) if self.author else SYSTEM_NAME
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -361,9 +387,10 @@ class TicketEvent(models.Model):
         NOTE = "note", "Internal note"
         WATCHER_ADDED = "watcher_added", "Watcher added"
         WATCHER_REMOVED = "watcher_removed", "Watcher removed"
+        ESCALATED = "escalated", "Escalated"
 
     # Events that would reveal internal work to a requester are shown to members only.
-    INTERNAL_ACTIONS = (Action.NOTE,)
+    INTERNAL_ACTIONS = (Action.NOTE, Action.ESCALATED)
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

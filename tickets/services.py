@@ -189,9 +189,12 @@ def pick_agent(*, department: Department) -> User | None:
 
 
 def ticket_assign(
-    *, ticket: Ticket, actor: User, assignee: User | None, now: datetime | None = None
+    *, ticket: Ticket, actor: User | None, assignee: User | None, now: datetime | None = None
 ) -> Ticket:
-    """Assign the ticket to a member of its department (or unassign with None)."""
+    """Assign the ticket to a member of its department (or unassign with None).
+
+    `actor` None is the service desk itself (an escalation rule): no permission check.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
@@ -210,6 +213,33 @@ def ticket_assign(
             return ticket
         _set_assignee(ticket=ticket, actor=actor, assignee=assignee, now=now)
     return ticket
+
+
+def ticket_assign_automatically(
+    *, ticket: Ticket, actor: User | None, now: datetime | None = None
+) -> Ticket:
+    """Give the ticket to whoever the department's automatic assignment picks next, or
+    back to the unassigned queue when the department assigns by hand."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _require_worker(actor, ticket)
+        _require_open(ticket, "assign")
+        department = Department.objects.select_for_update().get(pk=ticket.department_id)
+        assignee = pick_agent(department=department)
+        if assignee != ticket.assignee:
+            _set_assignee(ticket=ticket, actor=actor, assignee=assignee, now=now)
+    return ticket
+
+
+def ticket_escalation_record(
+    *, ticket: Ticket, summary: str, details: str, now: datetime
+) -> TicketEvent:
+    """Write an escalation rule's firing into the audit trail (members only), and return
+    the event its notifications are sent for. Called by slas inside its transaction."""
+    return _record(
+        ticket, None, TicketEvent.Action.ESCALATED, new=summary, message=details, now=now
+    )
 
 
 def _set_assignee(
@@ -367,7 +397,7 @@ def ticket_autoclose(*, now: datetime, batch_size: int = 500) -> int:
 def comment_add(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | None,
     body: str,
     is_internal: bool = False,
     attachments: Sequence[UploadedFile] = (),
@@ -379,9 +409,12 @@ def comment_add(
     - an agent's first public reply sets the first response time and opens a new ticket;
     - the requester's reply takes a ticket out of "waiting on requester", and reopens a
       resolved one;
-    - `then_status` lets an agent reply and, in the same step, set waiting or resolved.
+    - `then_status` lets an agent reply and, in the same step, set waiting or resolved;
+    - `author` None is the service desk itself (an escalation rule): internal notes only.
     """
     now = now or timezone.now()
+    if author is None and (not is_internal or then_status or attachments):
+        raise ValueError("The service desk itself posts internal notes only.")
     body = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not body and not attachments:
@@ -397,8 +430,8 @@ def comment_add(
 
     with transaction.atomic():
         ticket = _lock(ticket)
-        is_worker = can_work(user=author, ticket=ticket)
-        if not can_view(user=author, ticket=ticket):
+        is_worker = author is None or can_work(user=author, ticket=ticket)
+        if author is not None and not can_view(user=author, ticket=ticket):
             raise PermissionDenied("You cannot see this ticket.")
         if is_internal and not is_worker:
             raise PermissionDenied("Only the department's agents can add internal notes.")
@@ -408,7 +441,7 @@ def comment_add(
             raise TransitionRefused(
                 "This ticket is closed; file a new request to continue the conversation."
             )
-        if then_status:
+        if then_status and author is not None:
             _check_then_status(ticket=ticket, author=author, then_status=then_status)
 
         comment = Comment.objects.create(
@@ -419,13 +452,18 @@ def comment_add(
             is_internal=is_internal,
             created_at=now,
         )
-        _save_attachments(ticket=ticket, comment=comment, user=author, files=attachments, now=now)
+        if author is not None:
+            _save_attachments(
+                ticket=ticket, comment=comment, user=author, files=attachments, now=now
+            )
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
         action = TicketEvent.Action.NOTE if is_internal else TicketEvent.Action.REPLIED
         event = _record(ticket, author, action, now=now)
         _notify_comment(ticket=ticket, event=event, comment=comment, by_worker=is_worker)
 
+        if author is None:
+            return comment
         if not is_internal:
             _after_public_reply(ticket=ticket, author=author, is_worker=is_worker, now=now)
         if then_status and then_status != ticket.status:
@@ -481,7 +519,7 @@ def _notify_comment(
         notify(
             event=event,
             recipients=[ticket.assignee, *ticket.watchers.all()],
-            headline=f"{comment.author.display_name} replied.",
+            headline=f"{comment.author_name} replied.",
             comment=comment,
         )
 
@@ -490,8 +528,9 @@ def _notify_comment(
 
 
 def ticket_set_priority(
-    *, ticket: Ticket, actor: User, priority: int, now: datetime | None = None
+    *, ticket: Ticket, actor: User | None, priority: int, now: datetime | None = None
 ) -> Ticket:
+    """Change the priority (SLA targets follow). `actor` None: an escalation rule."""
     now = now or timezone.now()
     if priority not in Priority.values:
         raise ValidationError({"priority": ["Choose a priority from the list."]})
@@ -583,13 +622,15 @@ def ticket_transfer(
 
 
 def ticket_add_watcher(
-    *, ticket: Ticket, actor: User, watcher: User, now: datetime | None = None
+    *, ticket: Ticket, actor: User | None, watcher: User, now: datetime | None = None
 ) -> None:
-    """Agents add anyone; the requester may add colleagues to follow the request."""
+    """Agents add anyone; the requester may add colleagues to follow the request;
+    `actor` None is an escalation rule."""
     now = now or timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
-        if not (can_work(user=actor, ticket=ticket) or actor.pk == ticket.requester_id):
+        allowed = actor is None or can_work(user=actor, ticket=ticket)
+        if not (allowed or (actor is not None and actor.pk == ticket.requester_id)):
             raise PermissionDenied(
                 "Only the requester and the department's agents can add watchers."
             )
@@ -674,8 +715,9 @@ def _lock(ticket: Ticket) -> Ticket:
     )
 
 
-def _require_worker(actor: User, ticket: Ticket) -> None:
-    if not can_work(user=actor, ticket=ticket):
+def _require_worker(actor: User | None, ticket: Ticket) -> None:
+    """`actor` None is the service desk itself, acting on an escalation rule."""
+    if actor is not None and not can_work(user=actor, ticket=ticket):
         raise PermissionDenied(f"Only agents of {ticket.department.name} can do this.")
 
 

@@ -1,0 +1,113 @@
+"""Which escalation rules apply to an event: the active rules, read once per sweep and
+matched in memory (a department has a handful), so the sweep costs one query for rules
+however many events it records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from slas.models import EscalationRule
+
+Trigger = EscalationRule.Trigger
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: int
+    department_id: int
+    level: int
+    trigger: str
+    clock_kind: str
+    warning_percent: int | None
+    idle_seconds: int
+    request_type_ids: frozenset[int]
+    priorities: frozenset[int]
+    requesting_department_ids: frozenset[int]
+
+    def applies(
+        self,
+        *,
+        clock_kind: str,
+        threshold: int,
+        request_type_id: int,
+        priority: int,
+        requesting_department_id: int | None,
+    ) -> bool:
+        if self.trigger == Trigger.NO_UPDATE:
+            if threshold != self.idle_seconds:
+                return False
+        else:
+            if self.clock_kind and self.clock_kind != clock_kind:
+                return False
+            if self.warning_percent is not None and self.warning_percent != threshold:
+                return False
+        if self.request_type_ids and request_type_id not in self.request_type_ids:
+            return False
+        if self.priorities and priority not in self.priorities:
+            return False
+        return not (
+            self.requesting_department_ids
+            and requesting_department_id not in self.requesting_department_ids
+        )
+
+
+class RuleBook:
+    def __init__(self, rules: list[RuleSpec]) -> None:
+        self._by_department: dict[tuple[int, str], list[RuleSpec]] = defaultdict(list)
+        for rule in sorted(rules, key=lambda r: (r.level, r.id)):
+            self._by_department[(rule.department_id, rule.trigger)].append(rule)
+
+    @classmethod
+    def load(cls) -> RuleBook:
+        rules = EscalationRule.objects.filter(is_active=True).prefetch_related(
+            "request_types", "requesting_departments"
+        )
+        return cls(
+            [
+                RuleSpec(
+                    id=rule.pk,
+                    department_id=rule.department_id,
+                    level=rule.level,
+                    trigger=rule.trigger,
+                    clock_kind=rule.clock_kind,
+                    warning_percent=rule.warning_percent,
+                    idle_seconds=rule.idle_seconds,
+                    request_type_ids=frozenset(t.pk for t in rule.request_types.all()),
+                    priorities=frozenset(rule.priorities or ()),
+                    requesting_department_ids=frozenset(
+                        d.pk for d in rule.requesting_departments.all()
+                    ),
+                )
+                for rule in rules
+            ]
+        )
+
+    def match(
+        self,
+        *,
+        department_id: int,
+        trigger: str,
+        clock_kind: str = "",
+        threshold: int,
+        request_type_id: int,
+        priority: int,
+        requesting_department_id: int | None,
+    ) -> list[int]:
+        """Ids of the rules that fire, in level order."""
+        return [
+            rule.id
+            for rule in self._by_department.get((department_id, trigger), ())
+            if rule.applies(
+                clock_kind=clock_kind,
+                threshold=threshold,
+                request_type_id=request_type_id,
+                priority=priority,
+                requesting_department_id=requesting_department_id,
+            )
+        ]
+
+    def idle_seconds(self, department_id: int) -> list[int]:
+        """The distinct “no update” durations the department watches, shortest first."""
+        rules = self._by_department.get((department_id, Trigger.NO_UPDATE), ())
+        return sorted({rule.idle_seconds for rule in rules})

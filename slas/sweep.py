@@ -1,0 +1,244 @@
+"""The sweep: record every warning, breach and “no update” that has come due, exactly
+once, and hand the matching escalation rules to the outbox.
+
+Each batch is one transaction: claim due rows through the partial `next_check_at` index
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers sweep at once without waiting
+on each other; SQLite serialises writers anyway), insert one `SlaEvent` per (clock, kind,
+instant) under a UNIQUE constraint with ON CONFLICT DO NOTHING, write the outbox rows for
+the events this batch inserted, and move each row's `next_check_at` forward. A worker
+killed mid-batch rolls the whole batch back; a second sweep of the same rows (a duplicated
+message, a service that rescheduled a clock from a stale read) inserts nothing new.
+
+The cost is proportional to what is due: one indexed range read, one insert and one
+update per batch, the business-time math in memory (slas/clock.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from outbox.models import Message
+from outbox.services import outbox_enqueue_many
+from servicedesk.db import update_rows
+from slas.idle import next_idle_check
+from slas.models import IdleTimer, SlaClock, SlaEvent
+from slas.rulebook import RuleBook
+from slas.services import calendars_for, pending_checks
+from tickets.models import Ticket
+
+BATCH_SIZE = 500
+NO_RULE = "No escalation rule applies."
+Trigger = SlaEvent.Kind
+
+
+@dataclass
+class SweepResult:
+    claimed: int = 0  # clocks and timers looked at
+    recorded: int = 0  # events this sweep inserted
+    more: bool = False  # stopped on its time budget with rows still due
+
+
+@dataclass
+class _Batch:
+    now: datetime
+    rules: RuleBook
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def sla_sweep(
+    *,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    time_budget: float = 20.0,
+    on_backlog: Callable[[], object] | None = None,
+) -> SweepResult:
+    """Process everything due at `now`, batch by batch, until nothing is due or
+    `time_budget` seconds have passed. `on_backlog` is called once if the first batch is
+    full (a backlog after an outage), so the caller can ask another worker to help."""
+    result = SweepResult()
+    started = time.monotonic()
+    rules = RuleBook.load()
+    for sweep_batch in (_sweep_clocks, _sweep_idle_timers):
+        while True:
+            claimed, recorded = sweep_batch(_Batch(now=now, rules=rules), batch_size)
+            result.claimed += claimed
+            result.recorded += recorded
+            if claimed < batch_size:
+                break
+            if on_backlog is not None:
+                on_backlog()
+                on_backlog = None
+            if time.monotonic() - started > time_budget:
+                result.more = True
+                return result
+    return result
+
+
+def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
+    now = batch.now
+    with transaction.atomic():
+        rows = list(
+            SlaClock.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_check_at__lte=now)
+            .order_by("next_check_at")
+            .values_list(
+                "pk", "ticket_id", "department_id", "kind", "target_seconds",
+                "consumed_seconds", "running_since", "warning_percents", "warned_percent",
+                "breached_at", "ticket__request_type_id", "ticket__priority",
+                "ticket__requesting_department_id",
+            )[:limit]
+        )  # fmt: skip
+        if not rows:
+            return 0, 0
+        calendars = calendars_for(row[2] for row in rows)
+        updates: list[tuple[Any, ...]] = []
+        for (
+            pk, ticket_id, department_id, kind, target, used, running_since,
+            warning_percents, warned, breached_at, request_type_id, priority, requesting_id,
+        ) in rows:  # fmt: skip
+            calendar = calendars[department_id]
+            if running_since is None or not calendar.has_working_time:
+                updates.append((None, warned, breached_at, pk))
+                continue
+            checks = pending_checks(
+                target=target,
+                used=used,
+                running_since=running_since,
+                warning_percents=warning_percents,
+                warned_percent=warned,
+                breached=breached_at is not None,
+                calendar=calendar,
+            )
+            next_check = None
+            for check in checks:
+                if check.instant > now:
+                    next_check = check.instant
+                    break
+                trigger = Trigger.BREACH if check.kind == "breach" else Trigger.WARNING
+                rule_ids = batch.rules.match(
+                    department_id=department_id,
+                    trigger=trigger,
+                    clock_kind=kind,
+                    threshold=check.percent,
+                    request_type_id=request_type_id,
+                    priority=priority,
+                    requesting_department_id=requesting_id,
+                )
+                batch.events.append(
+                    (ticket_id, pk, department_id, trigger, check.percent, check.instant, rule_ids)
+                )
+                if trigger == Trigger.BREACH:
+                    breached_at = check.instant
+                else:
+                    warned = check.percent
+            updates.append((next_check, warned, breached_at, pk))
+        recorded = _record_events(batch)
+        update_rows(SlaClock, ["next_check_at", "warned_percent", "breached_at"], updates)
+    return len(rows), recorded
+
+
+def _sweep_idle_timers(batch: _Batch, limit: int) -> tuple[int, int]:
+    now = batch.now
+    with transaction.atomic():
+        rows = list(
+            IdleTimer.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_check_at__lte=now)
+            .order_by("next_check_at")
+            .values_list(
+                "pk", "department_id", "since", "fired_seconds", "ticket__status",
+                "ticket__department_id", "ticket__request_type_id", "ticket__priority",
+                "ticket__requesting_department_id",
+            )[:limit]
+        )  # fmt: skip
+        if not rows:
+            return 0, 0
+        calendars = calendars_for(row[1] for row in rows)
+        updates: list[tuple[Any, ...]] = []
+        for (
+            ticket_id, department_id, since, fired, status, ticket_department_id,
+            request_type_id, priority, requesting_id,
+        ) in rows:  # fmt: skip
+            durations = batch.rules.idle_seconds(department_id)
+            calendar = calendars[department_id]
+            running = status in (Ticket.Status.NEW, Ticket.Status.OPEN)
+            if not running or department_id != ticket_department_id:
+                updates.append((None, fired, ticket_id))
+                continue
+            for seconds in durations:
+                if seconds <= fired:
+                    continue
+                instant = next_idle_check(
+                    since=since, fired_seconds=fired, durations=[seconds], calendar=calendar
+                )
+                if instant is None or instant > now:
+                    break
+                rule_ids = batch.rules.match(
+                    department_id=department_id,
+                    trigger=Trigger.NO_UPDATE,
+                    threshold=seconds,
+                    request_type_id=request_type_id,
+                    priority=priority,
+                    requesting_department_id=requesting_id,
+                )
+                batch.events.append(
+                    (ticket_id, None, department_id, Trigger.NO_UPDATE, seconds, instant, rule_ids)
+                )
+                fired = seconds
+            next_check = next_idle_check(
+                since=since, fired_seconds=fired, durations=durations, calendar=calendar
+            )
+            updates.append((next_check, fired, ticket_id))
+        recorded = _record_events(batch)
+        update_rows(IdleTimer, ["next_check_at", "fired_seconds"], updates)
+    return len(rows), recorded
+
+
+def _record_events(batch: _Batch) -> int:
+    """Insert the batch's events, skipping any already recorded; write one outbox row per
+    newly inserted event that has rules to run. Returns how many were inserted."""
+    if not batch.events:
+        return 0
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(batch.now)
+    values = []
+    params: list[Any] = []
+    for ticket_id, clock_id, department_id, kind, threshold, instant, rule_ids in batch.events:
+        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        params += [
+            ticket_id, clock_id, department_id, str(kind), threshold,
+            ops.adapt_datetimefield_value(instant), now, json.dumps(rule_ids),
+            None if rule_ids else now, "" if rule_ids else NO_RULE,
+        ]  # fmt: skip
+    table = ops.quote_name(SlaEvent._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (ticket_id, clock_id, department_id, kind, threshold, "  # noqa: S608
+        f"instant, recorded_at, rule_ids, handled_at, outcome) VALUES {', '.join(values)} "
+        "ON CONFLICT DO NOTHING RETURNING id, ticket_id, clock_id, kind, threshold"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchall()
+    with_rules = {
+        (ticket_id, clock_id, str(kind), threshold)
+        for ticket_id, clock_id, _, kind, threshold, _, rule_ids in batch.events
+        if rule_ids
+    }
+    outbox_enqueue_many(
+        messages=[
+            {
+                "topic": Message.Topic.ESCALATION,
+                "dedupe_key": f"sla-event:{event_id}",
+                "payload": {"event_id": event_id},
+            }
+            for event_id, ticket_id, clock_id, kind, threshold in inserted
+            if (ticket_id, clock_id, kind, threshold) in with_rules
+        ]
+    )
+    return len(inserted)
