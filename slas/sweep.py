@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from outbox.models import Message
 from outbox.services import outbox_enqueue_many
@@ -81,20 +82,39 @@ def sla_sweep(
     return result
 
 
+def due_clocks(*, now: datetime, limit: int) -> QuerySet[SlaClock, tuple[Any, ...]]:
+    """Claim up to `limit` clocks due for a check, soonest first, through the partial
+    index; rows another sweep holds are skipped, not waited for. Inside a transaction."""
+    return (
+        SlaClock.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list(
+            "pk", "ticket_id", "department_id", "kind", "target_seconds", "consumed_seconds",
+            "running_since", "warning_percents", "warned_percent", "breached_at",
+            "ticket__request_type_id", "ticket__priority", "ticket__requesting_department_id",
+        )[:limit]
+    )  # fmt: skip
+
+
+def due_idle_timers(*, now: datetime, limit: int) -> QuerySet[IdleTimer, tuple[Any, ...]]:
+    """The same for “no update” timers."""
+    return (
+        IdleTimer.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list(
+            "pk", "department_id", "since", "fired_seconds", "ticket__status",
+            "ticket__department_id", "ticket__request_type_id", "ticket__priority",
+            "ticket__requesting_department_id",
+        )[:limit]
+    )  # fmt: skip
+
+
 def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
     now = batch.now
     with transaction.atomic():
-        rows = list(
-            SlaClock.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(next_check_at__lte=now)
-            .order_by("next_check_at")
-            .values_list(
-                "pk", "ticket_id", "department_id", "kind", "target_seconds",
-                "consumed_seconds", "running_since", "warning_percents", "warned_percent",
-                "breached_at", "ticket__request_type_id", "ticket__priority",
-                "ticket__requesting_department_id",
-            )[:limit]
-        )  # fmt: skip
+        rows = list(due_clocks(now=now, limit=limit))
         if not rows:
             return 0, 0
         calendars = calendars_for(row[2] for row in rows)
@@ -147,16 +167,7 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
 def _sweep_idle_timers(batch: _Batch, limit: int) -> tuple[int, int]:
     now = batch.now
     with transaction.atomic():
-        rows = list(
-            IdleTimer.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(next_check_at__lte=now)
-            .order_by("next_check_at")
-            .values_list(
-                "pk", "department_id", "since", "fired_seconds", "ticket__status",
-                "ticket__department_id", "ticket__request_type_id", "ticket__priority",
-                "ticket__requesting_department_id",
-            )[:limit]
-        )  # fmt: skip
+        rows = list(due_idle_timers(now=now, limit=limit))
         if not rows:
             return 0, 0
         calendars = calendars_for(row[1] for row in rows)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from slas.models import SlaClock
+from slas.models import IdleTimer, SlaClock
+from slas.sweep import due_clocks, due_idle_timers
 from tests.factories import DepartmentFactory, RequestTypeFactory, UserFactory
 from tickets.models import Ticket
 
@@ -95,14 +96,39 @@ def desk(db):
     return departments
 
 
-def test_sweep_finds_due_clocks_through_the_partial_index(desk):
-    due = SlaClock.objects.filter(next_check_at__lte=NOW).order_by("next_check_at")[:1000]
-
-    plan = due.explain()
+def test_sweep_claims_due_clocks_through_the_partial_index(desk):
+    with transaction.atomic():
+        due = due_clocks(now=NOW, limit=500)
+        plan = due.explain()
+        rows = list(due)
 
     assert "slaclock_next_check" in plan, plan
     assert f"Seq Scan on {SlaClock._meta.db_table}" not in plan, plan
-    assert len(due) == DUE
+    assert "LockRows" in plan, plan
+    assert len(rows) == DUE
+
+
+def test_sweep_claims_due_idle_timers_through_the_partial_index(desk):
+    tickets = list(Ticket.objects.order_by("pk")[:2000])
+    IdleTimer.objects.bulk_create(
+        IdleTimer(
+            ticket=ticket,
+            department_id=ticket.department_id,
+            since=NOW - timedelta(days=1),
+            next_check_at=NOW + timedelta(minutes=n - DUE) if n < DUE + UPCOMING else None,
+        )
+        for n, ticket in enumerate(tickets)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {IdleTimer._meta.db_table}")
+    with transaction.atomic():
+        due = due_idle_timers(now=NOW, limit=500)
+        plan = due.explain()
+        rows = list(due)
+
+    assert "idletimer_next_check" in plan, plan
+    assert f"Seq Scan on {IdleTimer._meta.db_table}" not in plan, plan
+    assert len(rows) == DUE + 1  # minutes -40 .. 0
 
 
 def test_queue_due_soonest_reads_the_partial_index(desk):
