@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from servicedesk.db import update_rows
 from slas import clock
-from slas.models import BusinessCalendar, SlaClock, SlaPolicy, SlaSegment
+from slas.events import TicketFacts, due_clock_events, record_events
+from slas.models import BusinessCalendar, SlaClock, SlaEvent, SlaPolicy, SlaSegment
+from slas.rulebook import RuleBook
 from tickets import hooks
 from tickets.models import Department, Ticket
 
@@ -280,10 +282,39 @@ def _close_segment(sla_clock: SlaClock, now: datetime, calendar: clock.Calendar)
     return used
 
 
+def _record_passed_checks(sla_clock: SlaClock, now: datetime, calendar: clock.Calendar) -> None:
+    """Before a running clock is paused, met or stopped: record the warnings and breach
+    that came due since the sweep last looked (it runs every few seconds; a reply may
+    land in between, or the workers may be down), exactly as the sweep would have. The
+    common case, nothing due yet, costs nothing."""
+    if sla_clock.next_check_at is None or sla_clock.next_check_at > now:
+        return
+    ticket = sla_clock.ticket
+    facts = TicketFacts(
+        ticket.pk, sla_clock.department_id, ticket.request_type_id, ticket.priority,
+        ticket.requesting_department_id,
+    )  # fmt: skip
+    due, _ = due_clock_events(
+        check_instants(sla_clock, calendar),
+        now=now,
+        clock_id=sla_clock.pk,
+        clock_kind=sla_clock.kind,
+        facts=facts,
+        rules=RuleBook.load(),
+    )
+    for row in due:
+        if row.kind == SlaEvent.Kind.BREACH:
+            sla_clock.breached_at = row.instant
+        else:
+            sla_clock.warned_percent = row.threshold
+    record_events(due, now=now)
+
+
 def _pause(sla_clock: SlaClock, now: datetime, reason: str) -> None:
     if sla_clock.state != State.RUNNING:
         return
     calendar = calendar_for(sla_clock.department)
+    _record_passed_checks(sla_clock, now, calendar)
     sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
     _note_breach(sla_clock, now)  # a paused clock forgets its due time
     SlaSegment.objects.create(
@@ -328,6 +359,8 @@ def _stop(sla_clock: SlaClock, now: datetime, reason: str) -> None:
 
 def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None:
     calendar = calendar_for(sla_clock.department)
+    if sla_clock.state == State.RUNNING:
+        _record_passed_checks(sla_clock, now, calendar)
     sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
     _note_breach(sla_clock, now)
     sla_clock.state = state

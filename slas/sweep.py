@@ -15,19 +15,17 @@ update per batch, the business-time math in memory (slas/clock.py).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 
-from outbox.models import Message
-from outbox.services import outbox_enqueue_many
 from servicedesk.db import update_rows
+from slas.events import EventRow, TicketFacts, due_clock_events, record_events
 from slas.idle import next_idle_check
 from slas.models import IdleTimer, SlaClock, SlaEvent
 from slas.rulebook import RuleBook
@@ -35,7 +33,6 @@ from slas.services import calendars_for, pending_checks
 from tickets.models import Ticket
 
 BATCH_SIZE = 500
-NO_RULE = "No escalation rule applies."
 Trigger = SlaEvent.Kind
 
 
@@ -50,7 +47,7 @@ class SweepResult:
 class _Batch:
     now: datetime
     rules: RuleBook
-    events: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
 
 
 def sla_sweep(
@@ -136,30 +133,18 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
                 breached=breached_at is not None,
                 calendar=calendar,
             )
-            next_check = None
-            for check in checks:
-                if check.instant > now:
-                    next_check = check.instant
-                    break
-                trigger = Trigger.BREACH if check.kind == "breach" else Trigger.WARNING
-                rule_ids = batch.rules.match(
-                    department_id=department_id,
-                    trigger=trigger,
-                    clock_kind=kind,
-                    threshold=check.percent,
-                    request_type_id=request_type_id,
-                    priority=priority,
-                    requesting_department_id=requesting_id,
-                )
-                batch.events.append(
-                    (ticket_id, pk, department_id, trigger, check.percent, check.instant, rule_ids)
-                )
-                if trigger == Trigger.BREACH:
-                    breached_at = check.instant
+            facts = TicketFacts(ticket_id, department_id, request_type_id, priority, requesting_id)
+            due, next_check = due_clock_events(
+                checks, now=now, clock_id=pk, clock_kind=kind, facts=facts, rules=batch.rules
+            )
+            for row in due:
+                if row.kind == Trigger.BREACH:
+                    breached_at = row.instant
                 else:
-                    warned = check.percent
+                    warned = row.threshold
+            batch.events += due
             updates.append((next_check, warned, breached_at, pk))
-        recorded = _record_events(batch)
+        recorded = record_events(batch.events, now=now)
         update_rows(SlaClock, ["next_check_at", "warned_percent", "breached_at"], updates)
     return len(rows), recorded
 
@@ -199,57 +184,21 @@ def _sweep_idle_timers(batch: _Batch, limit: int) -> tuple[int, int]:
                     requesting_department_id=requesting_id,
                 )
                 batch.events.append(
-                    (ticket_id, None, department_id, Trigger.NO_UPDATE, seconds, instant, rule_ids)
+                    EventRow(
+                        ticket_id,
+                        None,
+                        department_id,
+                        Trigger.NO_UPDATE,
+                        seconds,
+                        instant,
+                        rule_ids,
+                    )
                 )
                 fired = seconds
             next_check = next_idle_check(
                 since=since, fired_seconds=fired, durations=durations, calendar=calendar
             )
             updates.append((next_check, fired, ticket_id))
-        recorded = _record_events(batch)
+        recorded = record_events(batch.events, now=now)
         update_rows(IdleTimer, ["next_check_at", "fired_seconds"], updates)
     return len(rows), recorded
-
-
-def _record_events(batch: _Batch) -> int:
-    """Insert the batch's events, skipping any already recorded; write one outbox row per
-    newly inserted event that has rules to run. Returns how many were inserted."""
-    if not batch.events:
-        return 0
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(batch.now)
-    values = []
-    params: list[Any] = []
-    for ticket_id, clock_id, department_id, kind, threshold, instant, rule_ids in batch.events:
-        values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-        params += [
-            ticket_id, clock_id, department_id, str(kind), threshold,
-            ops.adapt_datetimefield_value(instant), now, json.dumps(rule_ids),
-            None if rule_ids else now, "" if rule_ids else NO_RULE,
-        ]  # fmt: skip
-    table = ops.quote_name(SlaEvent._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} (ticket_id, clock_id, department_id, kind, threshold, "  # noqa: S608
-        f"instant, recorded_at, rule_ids, handled_at, outcome) VALUES {', '.join(values)} "
-        "ON CONFLICT DO NOTHING RETURNING id, ticket_id, clock_id, kind, threshold"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = cursor.fetchall()
-    with_rules = {
-        (ticket_id, clock_id, str(kind), threshold)
-        for ticket_id, clock_id, _, kind, threshold, _, rule_ids in batch.events
-        if rule_ids
-    }
-    outbox_enqueue_many(
-        messages=[
-            {
-                "topic": Message.Topic.ESCALATION,
-                "dedupe_key": f"sla-event:{event_id}",
-                "payload": {"event_id": event_id},
-            }
-            for event_id, ticket_id, clock_id, kind, threshold in inserted
-            if (ticket_id, clock_id, kind, threshold) in with_rules
-        ]
-    )
-    return len(inserted)

@@ -409,3 +409,36 @@ def test_a_sweep_repeated_from_a_stale_schedule_records_nothing_twice(it, assign
     assert escalations(assigned) == ["Level 1: breach rule"]
     assert Ticket.objects.get(pk=assigned.pk).priority == Priority.HIGH
     assert Message.objects.filter(topic=Message.Topic.ESCALATION).count() == 1
+
+
+def test_a_breach_the_sweep_had_not_seen_is_recorded_by_the_late_reply(
+    it, assigned, it_agent, it_lead
+):
+    rule(it, Trigger.BREACH, {"kind": Do.NOTIFY, "target": To.LEADS}, clock_kind="first_response")
+    late = T0 + 60 * MIN + 5 * MIN  # the workers were down since before the breach
+    with time_machine.travel(late, tick=False):
+        services.comment_add(ticket=assigned, author=it_agent, body="Sorry, here.", now=late)
+    first_response = SlaEvent.objects.filter(ticket=assigned, clock__kind="first_response")
+    assert [(e.kind, e.threshold, e.instant, e.recorded_at) for e in first_response] == [
+        (SlaEvent.Kind.WARNING, 50, T0 + 30 * MIN, late),
+        (SlaEvent.Kind.WARNING, 75, T0 + 45 * MIN, late),
+        (SlaEvent.Kind.BREACH, 100, T0 + 60 * MIN, late),
+    ]
+    sweep_at(late + MIN)  # the workers are back: the rule runs once, nothing is repeated
+    assert escalations(assigned) == ["Level 1: breach rule"]
+    assert mailed_to(assigned) == [it_lead.email]
+    assert first_response.count() == 3
+
+
+def test_a_warning_just_before_a_pause_is_recorded_not_acted_on(it, assigned, it_agent):
+    rule(it, Trigger.WARNING, {"kind": Do.INTERNAL_NOTE, "text": "Half way."}, warning_percent=50)
+    with time_machine.travel(T0 + 31 * MIN, tick=False):
+        services.ticket_transition(
+            ticket=assigned, actor=it_agent, to_status=Ticket.Status.WAITING, now=T0 + 31 * MIN
+        )
+    sweep_at(T0 + 32 * MIN)
+    event = SlaEvent.objects.get(ticket=assigned, kind=SlaEvent.Kind.WARNING)
+    assert (event.threshold, event.instant) == (50, T0 + 30 * MIN)
+    # Recorded, and its rule ran; nobody is hurried along while the requester has the ball.
+    assert event.outcome == "Not escalated: the target was paused by then."
+    assert escalations(assigned) == []
