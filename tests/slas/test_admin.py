@@ -454,7 +454,9 @@ def test_sla_recompute_applies_a_changed_target_and_reports_the_count(clocked_ti
 
     call_command("sla_recompute", "--batch-size", "1", stdout=out)
 
-    assert re.fullmatch(r"Recomputed 2 SLA clocks in \d+\.\d s\.\n", out.getvalue())
+    assert re.fullmatch(
+        r"Recomputed 2 SLA clocks and 0 “no update” timers in \d+\.\d s\.\n", out.getvalue()
+    )
     after = {c.kind: c.due_at for c in SlaClock.objects.filter(ticket=clocked_ticket)}
     assert after["first_response"] == before["first_response"]
     assert (after["resolution"] - before["resolution"]).total_seconds() == 8 * 3600
@@ -463,7 +465,7 @@ def test_sla_recompute_applies_a_changed_target_and_reports_the_count(clocked_ti
 def test_sla_recompute_with_nothing_to_do(db):
     out = StringIO()
     call_command("sla_recompute", stdout=out)
-    assert out.getvalue().startswith("Recomputed 0 SLA clocks in ")
+    assert out.getvalue().startswith("Recomputed 0 SLA clocks and 0 “no update” timers in ")
 
 
 def test_sla_recompute_refuses_a_batch_size_below_one(db):

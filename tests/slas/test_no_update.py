@@ -156,3 +156,18 @@ def test_transfer_moves_the_timer_to_the_new_department(
     timer = IdleTimer.objects.get(ticket=ticket)
     assert (timer.department, timer.next_check_at) == (hr, None)  # HR has no such rule
     assert sweep(TUESDAY_NOON) == []
+
+
+def test_sla_recompute_schedules_no_update_timers_too(office, it, it_type, requester):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    ticket = file_ticket(it_type, requester)
+    IdleTimer.objects.filter(ticket=ticket).delete()
+    no_update_rule(it, 2)
+    out = StringIO()
+    with at(MONDAY_4PM):
+        call_command("sla_recompute", stdout=out)
+    assert "and 1 “no update” timers" in out.getvalue()
+    assert IdleTimer.objects.get(ticket=ticket).next_check_at == TUESDAY_10AM

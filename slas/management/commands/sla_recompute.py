@@ -1,5 +1,6 @@
 """`manage.py sla_recompute [--batch-size N]`: recompute the deadlines of every running or
-paused SLA clock, after a business calendar or an SLA policy changed."""
+paused SLA clock, and every open ticket's “no update” timer, after a business calendar,
+an SLA policy or an escalation rule changed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from slas.idle import idle_timers_reschedule
+from slas.models import EscalationRule
 from slas.services import sla_recompute
 
 
@@ -28,6 +31,17 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be positive.")
         started = time.monotonic()
-        count = sla_recompute(now=timezone.now(), batch_size=batch_size)
+        now = timezone.now()
+        count = sla_recompute(now=now, batch_size=batch_size)
+        # Departments that have (or had) “no update” rules: their open tickets' timers.
+        departments = EscalationRule.objects.filter(
+            trigger=EscalationRule.Trigger.NO_UPDATE
+        ).values_list("department_id", flat=True)
+        timers = sum(
+            idle_timers_reschedule(department_id=department_id, now=now, batch_size=batch_size)
+            for department_id in sorted(set(departments))
+        )
         elapsed = time.monotonic() - started
-        self.stdout.write(f"Recomputed {count} SLA clocks in {elapsed:.1f} s.")
+        self.stdout.write(
+            f"Recomputed {count} SLA clocks and {timers} “no update” timers in {elapsed:.1f} s."
+        )
