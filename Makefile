@@ -6,6 +6,8 @@
 #   make lint      ruff format --check, ruff check, mypy
 #   make fmt       ruff format + ruff check --fix
 #   make bench     run the benchmarks in bench/
+#   make reliability  SLA sweep under SIGKILLed workers and a Redis outage (PostgreSQL;
+#                  DATABASE_URL names the server, ARGS="--deadlines 5000" to pass options)
 #   make clean     remove var/ and .venv
 #
 # Recipes call .venv/bin/... directly: nothing needs activating.
@@ -22,7 +24,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt bench clean
+.PHONY: help install run test lint fmt bench reliability clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -78,6 +80,11 @@ bench: install
 	  echo "make bench: no benchmarks yet (expected bench/__main__.py or bench/run.py)." >&2; \
 	  exit 1; \
 	fi
+
+# Real workers, beat and a Redis of its own on a free port, on its own PostgreSQL
+# database (servicedesk_reliability, recreated): see scripts/reliability_sweep.py.
+reliability: install
+	$(BIN)/python scripts/reliability_sweep.py $(ARGS)
 
 clean:
 	rm -rf var $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

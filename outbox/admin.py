@@ -1,3 +1,9 @@
+"""Django admin for the outbox: what was sent, what is waiting, and what keeps failing
+(a chat webhook that answers 404, an SMTP server that is down), with the last error and
+the next attempt, and an action to retry failed messages."""
+
+from urllib.parse import urlsplit
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,11 +18,20 @@ class StateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
-        return [("pending", "Pending"), ("delivered", "Delivered"), ("failed", "Failed")]
+        return [
+            ("pending", "Pending"),
+            ("retrying", "Retrying (failed at least once)"),
+            ("delivered", "Delivered"),
+            ("failed", "Failed (gave up)"),
+        ]
 
     def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
         if self.value() == "pending":
             return queryset.filter(delivered_at__isnull=True, failed_at__isnull=True)
+        if self.value() == "retrying":
+            return queryset.filter(
+                delivered_at__isnull=True, failed_at__isnull=True, attempts__gt=0
+            ).exclude(last_error="")
         if self.value() == "delivered":
             return queryset.filter(delivered_at__isnull=False)
         if self.value() == "failed":
@@ -26,10 +41,21 @@ class StateFilter(admin.SimpleListFilter):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "topic", "recipient", "state", "attempts", "created_at", "delivered_at"]
+    list_display = [
+        "id",
+        "topic",
+        "recipient",
+        "state_display",
+        "attempts",
+        "created_at",
+        "available_at",
+        "delivered_at",
+        "error",
+    ]
     list_filter = [StateFilter, "topic"]
     search_fields = ["dedupe_key", "last_error"]
     ordering = ["-id"]
+    show_full_result_count = False  # no exact COUNT over a long history
     actions = ["retry"]
     readonly_fields = [f.name for f in Message._meta.fields]
 
@@ -41,7 +67,22 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="to")
     def recipient(self, obj: Message) -> str:
+        """An email's address, a webhook's host (the path of a webhook URL is its secret)."""
+        if obj.topic == Message.Topic.CHAT:
+            return urlsplit(str(obj.payload.get("url", ""))).netloc
+        if obj.topic == Message.Topic.ESCALATION:
+            return f"SLA event {obj.payload.get('event_id', '')}"
         return str(obj.payload.get("to", ""))
+
+    @admin.display(description="state")
+    def state_display(self, obj: Message) -> str:
+        if obj.state == "pending" and obj.last_error:
+            return "retrying"
+        return obj.state
+
+    @admin.display(description="last error")
+    def error(self, obj: Message) -> str:
+        return obj.last_error[:120] + ("…" if len(obj.last_error) > 120 else "")
 
     @admin.action(description="Retry delivery of the selected messages")
     def retry(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:

@@ -195,11 +195,17 @@ def outbox_pending_ids(*, now: datetime, limit: int = 500) -> list[int]:
     )
 
 
-def outbox_relay(*, now: datetime, limit: int = 500) -> int:
-    """Deliver what is due and unclaimed (a lost task left it behind). Returns the count sent."""
-    return sum(
-        outbox_deliver(message_id=pk, now=now) for pk in outbox_pending_ids(now=now, limit=limit)
-    )
+def outbox_relay(
+    *, now: datetime, limit: int = 500, on_backlog: Callable[[], object] | None = None
+) -> int:
+    """Deliver what is due and unclaimed (a lost task left it behind, or the broker was
+    down). Returns the count sent. `on_backlog` is called first if a full `limit` is
+    pending (after an outage), so the caller can start another relay: relays share the
+    backlog, each message going to whichever claims it first."""
+    pending = outbox_pending_ids(now=now, limit=limit)
+    if on_backlog is not None and len(pending) == limit:
+        on_backlog()
+    return sum(outbox_deliver(message_id=pk, now=now) for pk in pending)
 
 
 def outbox_retry(*, message_ids: list[int], now: datetime) -> int:

@@ -1,7 +1,11 @@
+import logging
+
 from django.utils import timezone
 
 from outbox.services import outbox_deliver, outbox_relay
 from servicedesk.celery import task
+
+logger = logging.getLogger(__name__)
 
 
 @task("outbox.tasks.outbox_deliver_task")
@@ -11,7 +15,16 @@ def outbox_deliver_task(message_id: int) -> None:
 
 @task("outbox.tasks.outbox_relay_task")
 def outbox_relay_task() -> None:
-    outbox_relay(now=timezone.now())
+    """Beat sends one every OUTBOX_RELAY_INTERVAL_SECONDS; with a backlog (after a broker
+    outage) it asks another worker to relay too."""
+    outbox_relay(now=timezone.now(), on_backlog=_another_relay_unsafe)
+
+
+def _another_relay_unsafe() -> None:
+    try:
+        outbox_relay_task.delay()
+    except Exception:
+        logger.warning("could not enqueue another outbox relay; the next beat will start one")
 
 
 @task("outbox.tasks.outbox_deliver_many_task")

@@ -6,11 +6,18 @@ and a Chromium binary (no `playwright install` needed):
     .venv/bin/python scripts/screenshots.py [OUTPUT_DIR] [--base-url URL]
         [--requester USER] [--agent USER] [--empty-user USER] [--password PASSWORD]
         [--ticket REFERENCE] [--department CODE] [--dark] [--error-pages] [--chromium PATH]
+        [--escalations] [--admin USER] [--lead USER]
 
 It signs in through the login form as each user, visits each screen at 1280 px wide
 (and the ticket page at 390 px, a phone), and writes one PNG per screen to OUTPUT_DIR
 (default docs/screenshots/). Nothing is changed on the server except that one
 deliberately empty filing form is submitted to capture its error state.
+
+With --escalations it also captures the escalation rules in Django admin (as --admin)
+and, as the department lead (--lead), the ticket page of a ticket whose SLA was breached
+and escalated (found through the SLA events admin list), e.g. after `make run`'s seed:
+
+    .venv/bin/python scripts/screenshots.py --password demo --escalations --only-escalations
 """
 
 from __future__ import annotations
@@ -56,6 +63,15 @@ def parse_args() -> argparse.Namespace:
         "--error-pages", action="store_true", help="capture the 404 page (needs DEBUG=false)"
     )
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument(
+        "--escalations", action="store_true", help="also capture escalation rules and events"
+    )
+    parser.add_argument(
+        "--only-escalations", action="store_true", help="capture the escalation screens only"
+    )
+    parser.add_argument("--admin", default="admin", help="a superuser, for Django admin")
+    parser.add_argument("--lead", default="david", help="a department lead")
+    parser.add_argument("--lead-department", default="IT", help="the code of the lead's department")
     return parser.parse_args()
 
 
@@ -103,12 +119,38 @@ class Shooter:
         self.shot(page, name)
 
 
+def escalation_shots(s: Shooter, args: argparse.Namespace) -> None:
+    print(f"Admin: {args.admin}")
+    page = s.session(args.admin)
+    s.visit(page, "/admin/slas/escalationrule/", "21-admin-escalation-rules")
+    page.goto(s.url("/admin/slas/escalationrule/?level__exact=3"))  # one with several actions
+    page.click("#result_list tbody tr th a")
+    s.shot(page, "22-admin-escalation-rule")
+    s.visit(page, "/admin/slas/slaevent/?kind__exact=breach", "23-admin-sla-events")
+    references = page.locator("#result_list tbody tr td.field-ticket_reference a").all_inner_texts()
+    prefix = f"{args.lead_department}-"
+    reference = args.ticket or next((r for r in references if r.startswith(prefix)), "")
+    if not reference:
+        sys.exit(f"No breached ticket of {args.lead_department} in the SLA events; pass --ticket.")
+    page.context.close()
+
+    print(f"Lead: {args.lead}")
+    page = s.session(args.lead)
+    s.visit(page, f"/tickets/{reference}/", "24-ticket-escalations")
+    page.context.close()
+
+
 def run(args: argparse.Namespace) -> None:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         s = Shooter(browser, args, out)
+        if args.escalations or args.only_escalations:
+            escalation_shots(s, args)
+        if args.only_escalations:
+            browser.close()
+            return
 
         print("Signed out")
         page = s.session(None)

@@ -3,6 +3,8 @@ environment, read here and only here (see servicedesk/env.py and the README's ta
 
 from pathlib import Path
 
+from kombu import Queue
+
 from servicedesk import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -134,6 +136,12 @@ CELERY_TASK_ALWAYS_EAGER = env.get_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_RELAY_INTERVAL_SECONDS = env.get_int("OUTBOX_RELAY_INTERVAL_SECONDS", 30, minimum=1)
 SLA_SWEEP_INTERVAL_SECONDS = env.get_int("SLA_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
+# The sweep has a queue of its own: behind a backlog of deliveries on the default queue,
+# sweep messages (which expire after one interval) would otherwise wait their turn and
+# expire unseen, delaying every warning and breach. Workers consume every queue listed.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("sweep"))
+CELERY_TASK_ROUTES = {"slas.tasks.sla_sweep_task": {"queue": "sweep"}}
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {
         "task": "outbox.tasks.outbox_relay_task",

@@ -1,14 +1,18 @@
 """Django admin: business calendars (with public holidays), SLA policies (with a preview
-of their deadlines) and, read-only, the SLA clocks of tickets.
+of their deadlines), escalation rules with their actions and, read-only, the SLA clocks
+and SLA events of tickets.
 
 Writes that are more than a form save go through a service: public holidays through
-slas.calendars.calendar_generate_holidays; the preview is slas.services.sla_preview.
-Clocks are never edited here: the ticket services move them.
+slas.calendars.calendar_generate_holidays; the preview is slas.services.sla_preview;
+after a “no update” rule changes, slas.idle.idle_timers_reschedule. Clocks and events are
+never edited here: the ticket services and the sweep write them.
 """
 
 from __future__ import annotations
 
+import re
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +22,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import (
@@ -30,6 +35,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from slas import services
 from slas.calendars import (
@@ -40,8 +46,20 @@ from slas.calendars import (
     check_holiday_region,
     check_working_intervals,
 )
-from slas.models import BusinessCalendar, Holiday, SlaClock, SlaPolicy, SlaSegment, WorkingInterval
+from slas.idle import idle_timers_reschedule
+from slas.models import (
+    BusinessCalendar,
+    EscalationAction,
+    EscalationRule,
+    Holiday,
+    SlaClock,
+    SlaEvent,
+    SlaPolicy,
+    SlaSegment,
+    WorkingInterval,
+)
 from tickets.admin import ReadOnlyInline
+from tickets.models import Department, Priority, RequestType
 
 # --- Business calendars ---------------------------------------------------------------
 
@@ -512,6 +530,362 @@ class SlaClockAdmin(admin.ModelAdmin):
     @admin.display(description="ticket", ordering="ticket__reference")
     def ticket_reference(self, obj: SlaClock) -> str:
         return obj.ticket.reference
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# --- Escalation rules -----------------------------------------------------------------
+
+Trigger = EscalationRule.Trigger
+# What decides when a ticket's “no update” timer fires: a change to any of these on a “no
+# update” rule means every open ticket of the department needs its timer scheduled again.
+IDLE_FIELDS = frozenset({"department", "trigger", "idle_hours", "is_active"})
+
+
+def _request_type_label(request_type: RequestType) -> str:
+    return f"{request_type.department.name} · {request_type.name}"
+
+
+class RequestTypeChoiceField(forms.ModelMultipleChoiceField):
+    with_department = True  # name the department while types of several are offered
+
+    def label_from_instance(self, obj: Any) -> str:
+        return _request_type_label(obj) if self.with_department else obj.name
+
+
+class EscalationRuleForm(forms.ModelForm):
+    request_types = RequestTypeChoiceField(
+        queryset=RequestType.objects.none(),  # set per rule in __init__
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every request type of the department.",
+    )
+    requesting_departments = forms.ModelMultipleChoiceField(
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: requests from any department.",
+    )
+    # A JSON list of Priority values in the model; ticked boxes here.
+    priorities = forms.TypedMultipleChoiceField(
+        choices=Priority.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every priority.",
+    )
+
+    class Meta:
+        model = EscalationRule
+        fields = [
+            "department",
+            "level",
+            "name",
+            "is_active",
+            "trigger",
+            "clock_kind",
+            "warning_percent",
+            "idle_hours",
+            "request_types",
+            "priorities",
+            "requesting_departments",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["request_types"]
+        assert isinstance(field, RequestTypeChoiceField)
+        types = RequestType.objects.select_related("department").order_by(
+            "department__name", "position", "name"
+        )
+        # Offer the department's own request types. A submitted form checks against all
+        # of them, so choosing another department's type (or moving the rule) gets the
+        # clear message of clean() rather than "not one of the available choices".
+        department_id = self.instance.department_id or self.initial.get("department")
+        if department_id and not self.is_bound:
+            types = types.filter(department_id=department_id)
+            field.with_department = False
+        field.queryset = types
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        department = cleaned.get("department")
+        request_types = cleaned.get("request_types") or []
+        if department is not None:
+            foreign = [t for t in request_types if t.department_id != department.pk]
+            if foreign:
+                names = ", ".join(_request_type_label(t) for t in foreign)
+                self.add_error(
+                    "request_types",
+                    f"{names}: not a request type of {department.name}. A rule only "
+                    "applies to its own department's tickets; choose among its request types.",
+                )
+        return cleaned
+
+
+class EscalationActionInline(admin.TabularInline):
+    model = EscalationAction
+    fields = ["position", "kind", "target", "person", "text"]
+    ordering = ["position", "id"]
+    autocomplete_fields = ["person"]
+    verbose_name = "action"
+    verbose_name_plural = "Actions (run in order of position)"
+
+    def get_extra(
+        self, request: HttpRequest, obj: EscalationRule | None = None, **kwargs: Any
+    ) -> int:
+        return 0 if obj is not None and obj.pk else 1
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Compact widgets: the five columns fit a laptop screen next to the admin's menu.
+        if db_field.name == "text":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 22})
+        if db_field.name == "position":
+            kwargs["widget"] = forms.NumberInput(attrs={"style": "width: 3.5em"})
+        if db_field.name in ("kind", "target"):
+            width = "11em" if db_field.name == "kind" else "16em"
+            kwargs["widget"] = forms.Select(attrs={"style": f"width: {width}"})
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "person" and formfield is not None:
+            wrapper = formfield.widget  # RelatedFieldWidgetWrapper: no add/edit icons here
+            wrapper.can_add_related = wrapper.can_change_related = False
+            wrapper.can_delete_related = wrapper.can_view_related = False
+            wrapper.widget.attrs["data-width"] = "10em"  # read by select2
+        return formfield
+
+
+def trigger_summary(rule: EscalationRule) -> str:
+    """“Warning at 75 %”, “Breach”, “No update for 8 business hours”."""
+    if rule.trigger == Trigger.WARNING:
+        if rule.warning_percent is None:
+            return "Warning (every threshold)"
+        return f"Warning at {rule.warning_percent} %"
+    if rule.trigger == Trigger.BREACH:
+        return "Breach"
+    hours = float(rule.idle_hours or 0)
+    return f"No update for {hours:g} business hour{'s' if hours != 1 else ''}"
+
+
+def _reschedule_idle_timers_on_commit(request: HttpRequest, department_ids: Iterable[int]) -> None:
+    """After the admin's transaction commits, schedule every open ticket's “no update”
+    timer in these departments again (new rule durations, a rule switched on or off)."""
+
+    def reschedule(department_id: int) -> None:
+        count = idle_timers_reschedule(department_id=department_id, now=timezone.now())
+        name = Department.objects.filter(pk=department_id).values_list("name", flat=True).first()
+        messages.info(
+            request,
+            f"The “no update” timers of {count} open ticket(s) of {name} were scheduled again.",
+        )
+
+    for department_id in sorted(set(department_ids)):
+        transaction.on_commit(lambda d=department_id: reschedule(d))  # type: ignore[misc]
+
+
+@admin.register(EscalationRule)
+class EscalationRuleAdmin(admin.ModelAdmin):
+    form = EscalationRuleForm
+    inlines = [EscalationActionInline]
+    list_display = [
+        "department",
+        "level",
+        "name",
+        "trigger_display",
+        "target_display",
+        "is_active",
+        "action_summary",
+    ]
+    list_display_links = ["name"]
+    list_filter = ["department", "trigger", "is_active", "level"]
+    search_fields = ["name", "department__name"]
+    list_select_related = ["department"]
+    ordering = ["department__name", "level", "id"]
+    autocomplete_fields = ["department"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["department", "level", "name", "is_active"],
+                "description": "When an SLA event of the department matches, each matching "
+                "rule runs its actions, lowest level first. The ticket's audit trail and SLA "
+                "card record what was done and the highest level reached.",
+            },
+        ),
+        (
+            "When",
+            {
+                "fields": ["trigger", "clock_kind", "warning_percent", "idle_hours"],
+                "description": "Warnings fire at the thresholds of the ticket's SLA policy "
+                "(e.g. 50, 75 %); “no update” counts the department's business hours.",
+            },
+        ),
+        (
+            "Only for (optional)",
+            {"fields": ["request_types", "priorities", "requesting_departments"]},
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationRule]:
+        return super().get_queryset(request).prefetch_related("actions__person")
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_display(self, obj: EscalationRule) -> str:
+        return trigger_summary(obj)
+
+    @admin.display(description="target", ordering="clock_kind")
+    def target_display(self, obj: EscalationRule) -> str:
+        if obj.trigger == Trigger.NO_UPDATE:
+            return "—"
+        return obj.get_clock_kind_display() if obj.clock_kind else "Any target"
+
+    @admin.display(description="actions")
+    def action_summary(self, obj: EscalationRule) -> str:
+        actions = obj.actions.all()
+        return "; ".join(_action_label(a) for a in actions) or "(none)"
+
+    def save_model(
+        self, request: HttpRequest, obj: EscalationRule, form: forms.ModelForm, change: bool
+    ) -> None:
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        if change and not IDLE_FIELDS & set(form.changed_data):
+            return
+        departments = []
+        if obj.trigger == Trigger.NO_UPDATE:
+            departments.append(obj.department_id)
+        if change and form.initial.get("trigger") == Trigger.NO_UPDATE:
+            departments.append(form.initial["department"])  # it was one (perhaps elsewhere)
+        _reschedule_idle_timers_on_commit(request, departments)
+
+    def delete_model(self, request: HttpRequest, obj: EscalationRule) -> None:
+        department_id, trigger = obj.department_id, obj.trigger
+        super().delete_model(request, obj)
+        if trigger == Trigger.NO_UPDATE:
+            _reschedule_idle_timers_on_commit(request, [department_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EscalationRule]) -> None:
+        departments = list(
+            queryset.filter(trigger=Trigger.NO_UPDATE).values_list("department_id", flat=True)
+        )
+        super().delete_queryset(request, queryset)
+        _reschedule_idle_timers_on_commit(request, departments)
+
+
+def _action_label(action: EscalationAction) -> str:
+    """“Notify the assignee”, “Reassign to a named person (Priya Shah)”, “Add a watcher
+    (Sam Lee)”."""
+    label = action.get_kind_display()
+    if action.target:
+        joiner = " to " if action.kind == EscalationAction.Kind.REASSIGN else " "
+        label += joiner + action.target_label
+    if action.person is not None:
+        label += f" ({action.person})"
+    return label
+
+
+# --- SLA events (read-only) -----------------------------------------------------------
+
+
+class HandledFilter(admin.SimpleListFilter):
+    title = "handled"
+    parameter_name = "handled"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [("yes", "Handled"), ("no", "Waiting for a worker")]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        if self.value() == "yes":
+            return queryset.filter(handled_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(handled_at__isnull=True)
+        return queryset
+
+
+def _short_time(moment: datetime | None) -> str:
+    """'1 Dec 2026, 13:38' in the site's time zone: the list has many columns."""
+    if moment is None:
+        return "—"
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def threshold_label(event: SlaEvent) -> str:
+    """75 % of a target (100 %: a breach); 8 h without an update."""
+    if event.kind == SlaEvent.Kind.NO_UPDATE:
+        return f"{event.threshold / 3600:g} h without update"
+    return f"{event.threshold} %"
+
+
+@admin.register(SlaEvent)
+class SlaEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "ticket_reference",
+        "kind",
+        "target",
+        "threshold_display",
+        "instant_display",
+        "recorded_display",
+        "handled_display",
+        "outcome_display",
+    ]
+    list_display_links = ["kind"]  # the ticket column links to the ticket page
+    list_filter = ["kind", HandledFilter, "department"]
+    search_fields = ["=ticket__reference"]
+    search_help_text = "Search by ticket reference, e.g. IT-1042."
+    list_select_related = ["ticket", "clock"]
+    ordering = ["-id"]
+    show_full_result_count = False  # no exact COUNT over millions of events
+    fields = [
+        "ticket",
+        "department",
+        "clock",
+        "kind",
+        "threshold",
+        "instant",
+        "recorded_at",
+        "rule_ids",
+        "handled_at",
+        "outcome",
+    ]
+
+    @admin.display(description="ticket", ordering="ticket__reference")
+    def ticket_reference(self, obj: SlaEvent) -> str:
+        url = reverse("ticket_detail", args=[obj.ticket.reference])
+        return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+
+    @admin.display(description="target")
+    def target(self, obj: SlaEvent) -> str:
+        return obj.clock.get_kind_display() if obj.clock else "—"
+
+    @admin.display(description="threshold", ordering="threshold")
+    def threshold_display(self, obj: SlaEvent) -> str:
+        return threshold_label(obj)
+
+    @admin.display(description="instant", ordering="instant")
+    def instant_display(self, obj: SlaEvent) -> str:
+        return _short_time(obj.instant)
+
+    @admin.display(description="recorded", ordering="recorded_at")
+    def recorded_display(self, obj: SlaEvent) -> str:
+        return _short_time(obj.recorded_at)
+
+    @admin.display(description="handled", ordering="handled_at")
+    def handled_display(self, obj: SlaEvent) -> str:
+        return _short_time(obj.handled_at)
+
+    @admin.display(description="outcome")
+    def outcome_display(self, obj: SlaEvent) -> str:
+        if obj.handled_at is None:
+            return "Waiting for a worker"
+        lines = [re.sub(r"^\s+", "· ", line) for line in obj.outcome.splitlines()]
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

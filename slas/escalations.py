@@ -20,11 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from outbox.models import Message
-from outbox.services import outbox_enqueue
 from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent
 from tickets.models import Membership, Priority, Ticket, TicketEvent
-from tickets.notifications import notify
+from tickets.notifications import notify, notify_chat
 from tickets.selectors import can_view
 from tickets.services import (
     TransitionRefused,
@@ -173,16 +171,16 @@ def _notify(
     record: TicketEvent,
 ) -> str:
     """One email per person across the rule's notify actions, and the chat post."""
-    people: list[User | None] = []
+    people: list[User] = []
     lines = [a.text.strip() for a in actions if a.text.strip()]
     said = []
     for action in actions:
         if action.target == Target.CHAT:
             said.append(_post_to_chat(ticket=ticket, event=event, rule=rule, lines=lines))
             continue
-        found = _recipients(action, ticket)
+        found = [person for person in _recipients(action, ticket) if person is not None]
         people += found
-        said.append(f"{action.get_target_display().lower()} ({len(found)})")
+        said.append(f"{action.target_label} ({len(found) or 'nobody'})")
     headline = f"Escalation level {rule.level} ({rule.name}): {describe(event)}."
     if lines:
         headline += "\n\n" + "\n".join(lines)
@@ -227,29 +225,18 @@ def _recipients(action: EscalationAction, ticket: Ticket) -> list[User | None]:
 def _post_to_chat(
     *, ticket: Ticket, event: SlaEvent, rule: EscalationRule, lines: list[str]
 ) -> str:
-    department = ticket.department
-    if not department.chat_webhook_url:
-        return "chat channel (none set)"
     url = settings.SITE_URL + reverse("ticket_detail", args=[ticket.reference])
     title = (
-        f"{ticket.reference} · {ticket.title}"
-        if not ticket.request_type.is_confidential
-        else (f"{ticket.reference} (confidential request)")
+        f"{ticket.reference} (confidential request)"
+        if ticket.request_type.is_confidential
+        else f"{ticket.reference} · {ticket.title}"
     )
-    text = "\n".join(
-        [f"Escalation level {rule.level} ({rule.name}): {describe(event)}", title, *lines, url]
-    )
-    body: dict[str, Any] = {"text": text}
-    if department.chat_webhook_format == "teams":
-        body = {
-            "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
-            "summary": f"{ticket.reference} escalated",
-            "text": text.replace("\n", "<br>"),
-        }
-    outbox_enqueue(
-        topic=Message.Topic.CHAT,
+    posted = notify_chat(
+        department=ticket.department,
+        text="\n".join(
+            [f"Escalation level {rule.level} ({rule.name}): {describe(event)}", title, *lines, url]
+        ),
+        summary=f"{ticket.reference} escalated",
         dedupe_key=f"sla-event:{event.pk}:rule:{rule.pk}:chat",
-        payload={"url": department.chat_webhook_url, "body": body},
     )
-    return "chat channel"
+    return "chat channel" if posted else "chat channel (none set)"

@@ -433,8 +433,13 @@ class EscalationAction(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        target = self.get_target_display() if self.target else ""
-        return f"{self.get_kind_display()} {target}".strip()
+        return f"{self.get_kind_display()} {self.target_label}".strip()
+
+    @property
+    def target_label(self) -> str:
+        """“the assignee”, “the department's lead(s)”, ... (empty without a target)."""
+        label = str(self.get_target_display()) if self.target else ""
+        return label[:1].lower() + label[1:]
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -10,10 +10,14 @@ tickets.selectors.ticket_access):
   and whether they are on time. Nothing else: no timeline, no other departments, and
   "at risk" reads as "on track", because the warning threshold is an internal escalation
   trigger and the deadline has not passed.
+
+SLA events (warnings, breaches, “no update”) and what the escalation rules did about them
+are internal: members of the department and superusers only (ticket_escalations_for).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -22,7 +26,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from slas import clock
-from slas.models import SlaClock, SlaSegment
+from slas.escalations import describe
+from slas.models import SlaClock, SlaEvent, SlaSegment
 from slas.services import calendar_for
 from tickets import selectors as ticket_selectors
 from tickets.models import Department, Ticket
@@ -252,3 +257,106 @@ def calendar_zone() -> str:
     """Where times of a department without a business calendar are shown (its SLAs count
     round the clock, so any zone is exact): the site's zone, as on the rest of the page."""
     return timezone.get_current_timezone_name()
+
+
+# --- Escalations ----------------------------------------------------------------------
+
+# A ticket has a handful of events (two warnings and a breach per target, and “no update”
+# now and then); a ticket that lingers for months is shown its latest ones only.
+ESCALATION_EVENTS_SHOWN = 30
+# slas.escalations writes a rule's part of an event's outcome as “Level 2 “Tell the
+# lead”:” followed by one indented line per action.
+_RULE_HEADER = re.compile(r"^Level (\d+) “(.*)”:$")
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one escalation rule did about an event."""
+
+    level: int
+    name: str
+    results: tuple[str, ...]  # one line per action: “Raise priority by one step: now High”
+
+
+@dataclass(frozen=True)
+class EscalationEventView:
+    """One recorded warning, breach or “no update”, and what the rules did about it."""
+
+    kind: str  # SlaEvent.Kind
+    description: str  # “Resolution: 75 % of the target used”, “No update for 8 business hours”
+    department: str
+    is_current: bool  # recorded for the department that holds the ticket now
+    time_zone: str  # the department's calendar zone, as for its SLA targets
+    instant: datetime
+    handled_at: datetime | None  # None: a worker has not run its rules yet
+    rules: tuple[RuleOutcome, ...]  # empty when no rule ran
+    note: str  # the outcome when no rule ran (“No escalation rule applies.”, “Not escalated: ...”)
+
+    @property
+    def level(self) -> int:
+        return max((rule.level for rule in self.rules), default=0)
+
+
+@dataclass(frozen=True)
+class TicketEscalations:
+    events: tuple[EscalationEventView, ...]  # oldest first
+    level: int  # the highest escalation level reached in the current department (0: none)
+    more: bool  # older events exist that are not shown
+
+    def __bool__(self) -> bool:
+        return bool(self.events)
+
+
+NO_ESCALATIONS = TicketEscalations(events=(), level=0, more=False)
+
+
+def ticket_escalations_for(*, user: User, ticket: Ticket) -> TicketEscalations:
+    """The ticket's SLA events and escalation outcomes, for members of its department
+    (and superusers); nothing for anyone else (the requester, watchers): SLA events are
+    internal. One query (the events with their clocks and departments' calendars); none
+    for a viewer who does not see them."""
+    if not ticket_selectors.can_work(user=user, ticket=ticket):
+        return NO_ESCALATIONS
+    rows = list(
+        SlaEvent.objects.filter(ticket=ticket)
+        .select_related("clock", "department__calendar")
+        .order_by("-instant", "-id")[: ESCALATION_EVENTS_SHOWN + 1]
+    )
+    more = len(rows) > ESCALATION_EVENTS_SHOWN
+    events = tuple(
+        _event_view(event, current_department_id=ticket.department_id)
+        for event in reversed(rows[:ESCALATION_EVENTS_SHOWN])
+    )
+    level = max((event.level for event in events if event.is_current), default=0)
+    return TicketEscalations(events=events, level=level, more=more)
+
+
+def _event_view(event: SlaEvent, *, current_department_id: int) -> EscalationEventView:
+    rules, notes = _parse_outcome(event.outcome)
+    calendar = event.department.calendar
+    return EscalationEventView(
+        kind=event.kind,
+        description=describe(event),
+        department=event.department.name,
+        is_current=event.department_id == current_department_id,
+        time_zone=calendar.time_zone if calendar else calendar_zone(),
+        instant=event.instant,
+        handled_at=event.handled_at,
+        rules=rules,
+        note=" ".join(notes),
+    )
+
+
+def _parse_outcome(outcome: str) -> tuple[tuple[RuleOutcome, ...], list[str]]:
+    rules: list[RuleOutcome] = []
+    notes: list[str] = []
+    for line in outcome.splitlines():
+        header = _RULE_HEADER.match(line)
+        if header:
+            rules.append(RuleOutcome(int(header.group(1)), header.group(2), ()))
+        elif line.startswith(" ") and rules:
+            last = rules[-1]
+            rules[-1] = replace(last, results=(*last.results, line.strip()))
+        elif line.strip():
+            notes.append(line.strip())
+    return tuple(rules), notes

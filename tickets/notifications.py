@@ -4,6 +4,7 @@ transaction, delivered by a worker after commit."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -12,7 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 from outbox.models import Message
 from outbox.services import outbox_enqueue
-from tickets.models import Comment, TicketEvent
+from tickets.models import Comment, Department, TicketEvent
 from tickets.selectors import can_view
 
 
@@ -60,3 +61,33 @@ def notify(
             },
         )
     return len(queued)
+
+
+def chat_body(*, webhook_format: str, text: str, summary: str) -> dict[str, Any]:
+    """The JSON an incoming webhook takes: Slack's {"text": ...}, or a Teams MessageCard."""
+    if webhook_format == "teams":
+        return {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": summary,
+            "text": text.replace("\n", "<br>"),
+        }
+    return {"text": text}
+
+
+def notify_chat(*, department: Department, text: str, summary: str, dedupe_key: str) -> bool:
+    """Queue a post to the department's chat channel (delivered by the outbox, retried
+    with backoff, a failure visible in admin). False if the department has no webhook."""
+    if not department.chat_webhook_url:
+        return False
+    outbox_enqueue(
+        topic=Message.Topic.CHAT,
+        dedupe_key=dedupe_key,
+        payload={
+            "url": department.chat_webhook_url,
+            "body": chat_body(
+                webhook_format=department.chat_webhook_format, text=text, summary=summary
+            ),
+        },
+    )
+    return True

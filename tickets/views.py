@@ -149,6 +149,7 @@ def _render_detail(
         "reply_form": reply_form,
         "sla_clocks": [clock for clock in sla if clock.is_current],
         "sla_earlier": [clock for clock in sla if not clock.is_current],
+        "sla_escalations": sla_selectors.ticket_escalations_for(user=user, ticket=ticket),
     }
     if can_work or user.pk == ticket.requester_id:
         context["watcher_form"] = WatcherForm()  # the requester may add colleagues too

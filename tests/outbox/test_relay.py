@@ -121,3 +121,25 @@ def test_rolled_back_change_queues_nothing(ticket, it_agent, django_capture_on_c
     assert callbacks == []
     assert not Message.objects.exclude(pk__in=before).exists()
     assert mail.outbox == []
+
+
+def test_a_full_relay_asks_for_help_before_delivering(db):
+    from datetime import UTC, datetime
+
+    from outbox.models import Message
+    from outbox.services import outbox_relay
+
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    Message.objects.bulk_create(
+        Message(topic="email", dedupe_key=f"k{n}", payload={}, available_at=now) for n in range(3)
+    )
+    calls: list[int] = []
+    outbox_relay(
+        now=now,
+        limit=2,
+        on_backlog=lambda: calls.append(Message.objects.filter(delivered_at__isnull=False).count()),
+    )
+    assert calls == [0]  # asked once, before it delivered anything
+    calls.clear()
+    outbox_relay(now=now, limit=5, on_backlog=lambda: calls.append(1))
+    assert calls == []

@@ -235,7 +235,7 @@ def test_rules_fired_by_one_event_run_in_level_order(it, assigned, it_lead):
         "Level 1 “Note”:",
         "  Post an internal note: posted",
         "Level 2 “Give it to the lead”:",
-        f"  Reassign The department's lead(s): assigned to {it_lead}",
+        f"  Reassign the department's lead(s): assigned to {it_lead}",
     ]
     assert Ticket.objects.get(pk=assigned.pk).assignee == it_lead
 

@@ -22,7 +22,17 @@ from django.urls import reverse
 
 from slas import selectors as sla_selectors
 from slas import services as sla_services
-from slas.models import BusinessCalendar, SlaPolicy, WorkingInterval
+from slas.escalations import sla_event_handle
+from slas.idle import idle_timers_reschedule
+from slas.models import (
+    BusinessCalendar,
+    EscalationAction,
+    EscalationRule,
+    SlaEvent,
+    SlaPolicy,
+    WorkingInterval,
+)
+from slas.sweep import sla_sweep
 from slas.templatetags.sla import business_duration, due_relative
 from tests.factories import UserFactory
 from tickets import services
@@ -337,6 +347,164 @@ def test_requesters_read_costs_no_segment_query(requester, sla_ticket, django_as
         sla_selectors.ticket_sla_for(user=requester, ticket=sla_ticket, now=berlin(23, 9, 30))
 
 
+# --- Escalations on the ticket page (agents only) -------------------------------------
+
+
+@pytest.fixture
+def escalated(sla_ticket, it, it_agent, it_lead) -> Ticket:
+    """The first response warned at 75 % (level 1 nudges the assignee) and breached
+    (level 2 tells the lead and raises the priority); the sweep and the rules ran at
+    10:05, as beat and the workers would."""
+    services.ticket_assign(ticket=sla_ticket, actor=it_agent, assignee=it_agent, now=FILED)
+    nudge = EscalationRule.objects.create(
+        department=it, level=1, name="Nudge the assignee", trigger="warning", warning_percent=75
+    )
+    EscalationAction.objects.create(rule=nudge, kind="notify", target="assignee")
+    lead = EscalationRule.objects.create(
+        department=it, level=2, name="Tell the lead", trigger="breach", clock_kind="first_response"
+    )
+    EscalationAction.objects.create(rule=lead, position=0, kind="notify", target="leads")
+    EscalationAction.objects.create(rule=lead, position=1, kind="raise_priority")
+    run_escalations(berlin(23, 10, 5))
+    return Ticket.objects.get(pk=sla_ticket.pk)
+
+
+def run_escalations(now: datetime) -> None:
+    with time_machine.travel(now, tick=False):
+        sla_sweep(now=now)
+        for event_id in SlaEvent.objects.filter(handled_at__isnull=True).values_list(
+            "pk", flat=True
+        ):
+            sla_event_handle(event_id=event_id, now=now)
+
+
+def page_text(client, ticket: Ticket, at: datetime) -> str:
+    with time_machine.travel(at, tick=False):
+        response = client.get(reverse("ticket_detail", args=[ticket.reference]))
+    assert response.status_code == 200
+    text = re.sub(r"<[^>]+>", " ", response.content.decode())
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+
+
+def test_agents_see_each_event_with_its_instant_and_what_the_rules_did(agent_client, escalated):
+    card = sla_card(agent_client, escalated, berlin(23, 10, 30))
+
+    assert card.startswith("Service level Escalated · level 2 First response Breached")
+    assert "Escalations (3)" in card
+    assert (
+        "First response: 50 % of the target used Mon 23 Nov, 09:30 No escalation rule applies."
+    ) in card
+    assert (
+        "First response: 75 % of the target used Mon 23 Nov, 09:45 "
+        "Level 1 “Nudge the assignee”: notified the assignee (1): 1 email"
+    ) in card
+    assert (
+        "First response target breached Mon 23 Nov, 10:00 "
+        "Level 2 “Tell the lead”: Raise priority by one step: now High; "
+        "notified the department's lead(s) (1): 1 email"
+    ) in card
+
+
+def test_an_event_whose_rules_have_not_run_yet_says_so(agent_client, sla_ticket, it):
+    rule = EscalationRule.objects.create(department=it, name="Nudge", trigger="warning")
+    EscalationAction.objects.create(rule=rule, kind="notify", target="assignee")
+    with time_machine.travel(berlin(23, 9, 31), tick=False):
+        sla_sweep(now=berlin(23, 9, 31))  # no worker has taken the outbox message yet
+
+    card = sla_card(agent_client, sla_ticket, berlin(23, 9, 32))
+
+    assert "First response: 50 % of the target used Mon 23 Nov, 09:30" in card
+    assert "Escalation rules not run yet." in card
+    assert "Escalated" not in card  # no level reached yet
+
+
+def test_no_update_events_and_the_service_desks_note_for_agents(
+    agent_client, sla_ticket, it, it_agent
+):
+    rule = EscalationRule.objects.create(
+        department=it, name="Quiet", trigger="no_update", idle_hours=2
+    )
+    EscalationAction.objects.create(
+        rule=rule, kind="internal_note", text="Nobody has told the requester anything."
+    )
+    idle_timers_reschedule(department_id=it.pk, now=berlin(23, 9, 1))
+    run_escalations(berlin(23, 11, 1))
+
+    card = sla_card(agent_client, sla_ticket, berlin(23, 11, 30))
+    assert (
+        "No update for 2 business hours Mon 23 Nov, 11:00 "
+        "Level 1 “Quiet”: Post an internal note: posted"
+    ) in card
+    text = page_text(agent_client, sla_ticket, berlin(23, 11, 30))
+    # The note is the service desk's: its name and avatar, never an empty author.
+    assert "SD Service desk" in text and "Nobody has told the requester anything." in text
+    assert "Service desk escalated it: Level 1: Quiet" in text
+    assert "Service desk added an internal note" in text
+    assert "None" not in text
+
+
+def test_the_activity_list_shows_the_escalations_by_the_service_desk(agent_client, escalated):
+    text = page_text(agent_client, escalated, berlin(23, 10, 30))
+    assert "Service desk escalated it: Level 1: Nudge the assignee" in text
+    assert "Service desk escalated it: Level 2: Tell the lead" in text
+    assert "First response target breached." in text  # the audit entry's details
+    assert "Service desk changed priority from Normal to High" in text
+
+
+def test_requesters_see_no_escalations_no_level_and_no_escalation_activity(
+    requester_client, escalated
+):
+    card = sla_card(requester_client, escalated, berlin(23, 10, 30))
+    assert "Escalat" not in card
+    assert "Level" not in card
+    assert "75 %" not in card
+    text = page_text(requester_client, escalated, berlin(23, 10, 30))
+    assert "escalated" not in text.lower()
+    assert "Tell the lead" not in text and "Nudge" not in text
+
+
+def test_the_level_badge_is_the_current_departments(client, escalated, it_agent, hr_type, hr_agent):
+    services.ticket_transfer(
+        ticket=escalated, actor=it_agent, request_type=hr_type, reason="Payroll",
+        now=berlin(23, 10, 10),
+    )  # fmt: skip
+    client.force_login(hr_agent)
+    card = sla_card(client, escalated, berlin(23, 10, 30))
+    assert "Escalated" not in card  # IT's ladder is not HR's
+    # Another department's events name it and the zone they are shown in.
+    assert "First response target breached · IT Mon 23 Nov, 10:00 (Europe/Berlin)" in card
+
+
+def test_other_departments_agents_still_get_404(client, escalated, hr_agent):
+    client.force_login(hr_agent)
+    response = client.get(reverse("ticket_detail", args=[escalated.reference]))
+    assert response.status_code == 404
+
+
+def test_escalations_selector_is_one_query_for_agents_and_none_for_requesters(
+    it_agent, requester, escalated, django_assert_num_queries
+):
+    user_department_ids(it_agent)
+    user_department_ids(requester)
+    with django_assert_num_queries(1):
+        shown = sla_selectors.ticket_escalations_for(user=it_agent, ticket=escalated)
+    assert [e.kind for e in shown.events] == ["warning", "warning", "breach"]
+    assert shown.level == 2
+    with django_assert_num_queries(0):
+        assert not sla_selectors.ticket_escalations_for(user=requester, ticket=escalated)
+
+
+def test_a_long_history_shows_the_latest_events(it_agent, sla_ticket, monkeypatch):
+    monkeypatch.setattr(sla_selectors, "ESCALATION_EVENTS_SHOWN", 2)
+    run_escalations(berlin(23, 10, 5))  # 50 %, 75 %, breach of the first response
+    shown = sla_selectors.ticket_escalations_for(user=it_agent, ticket=sla_ticket)
+    assert [e.description for e in shown.events] == [
+        "First response: 75 % of the target used",
+        "First response target breached",
+    ]
+    assert shown.more
+
+
 def test_ticket_page_adds_a_bounded_number_of_queries(agent_client, sla_ticket, it_agent):
     url = reverse("ticket_detail", args=[sla_ticket.reference])
     with (
@@ -355,7 +523,8 @@ def test_ticket_page_adds_a_bounded_number_of_queries(agent_client, sla_ticket, 
     ):
         agent_client.get(url)
     sla_queries = [q for q in after.captured_queries if "slas_" in q["sql"]]
-    assert len(sla_queries) == 3
+    # Clocks, segments, the calendar, and (agents only) the SLA events with escalations.
+    assert len(sla_queries) == 4
     # The status changes add activity rows, not queries.
     assert len(after.captured_queries) == len(before.captured_queries)
 

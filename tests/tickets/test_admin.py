@@ -28,6 +28,7 @@ def test_saving_a_department_in_admin_keeps_a_concurrent_ticket_number(
         "is_active": "on",
         "assignment": stale.assignment,
         "auto_close_days": stale.auto_close_days,
+        "chat_webhook_format": stale.chat_webhook_format,
     }
     form = form_class(data, instance=stale)
     assert form.is_valid(), form.errors

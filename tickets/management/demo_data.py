@@ -1944,6 +1944,73 @@ SLA_POLICIES: tuple[SlaPolicySpec, ...] = (
 )
 
 
+# --- Escalation rules -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationActionSpec:
+    kind: str  # EscalationAction.Kind value
+    target: str = ""  # EscalationAction.Target value
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class EscalationRuleSpec:
+    department: str  # code
+    level: int
+    name: str
+    trigger: str  # EscalationRule.Trigger value
+    actions: tuple[EscalationActionSpec, ...]
+    clock_kind: str = ""  # empty: any target
+    warning_percent: int | None = None
+    idle_hours: int | None = None
+    priorities: tuple[int, ...] = ()
+
+
+def _escalation_ladder(code: str) -> tuple[EscalationRuleSpec, ...]:
+    """The same ladder for IT and HR: a nudge at 75 %, the lead told at a breach (and the
+    priority raised), the lead taking over a high or urgent ticket whose resolution is
+    late; and a note when the requester has heard nothing for a working day. No chat
+    webhook is set: the chat action reports “none set” until an admin adds one."""
+    return (
+        EscalationRuleSpec(
+            code, 1, "Nudge the assignee", "warning", warning_percent=75,
+            actions=(EscalationActionSpec("notify", "assignee", "75 % of the target is used."),),
+        ),
+        EscalationRuleSpec(
+            code, 2, "Tell the lead", "breach",
+            actions=(
+                EscalationActionSpec("notify", "leads"),
+                EscalationActionSpec("raise_priority"),
+            ),
+        ),
+        EscalationRuleSpec(
+            code, 3, "Lead takes over", "breach", clock_kind="resolution", priorities=(3, 4),
+            actions=(
+                EscalationActionSpec("reassign", "leads"),
+                EscalationActionSpec("notify", "chat"),
+            ),
+        ),
+        EscalationRuleSpec(
+            code, 1, "Eight quiet hours", "no_update", idle_hours=8,
+            actions=(
+                EscalationActionSpec("notify", "assignee"),
+                EscalationActionSpec(
+                    "internal_note",
+                    text="No public update for 8 business hours. Please give the requester "
+                    "news, even if it is only that we are still on it.",
+                ),
+            ),
+        ),
+    )  # fmt: skip
+
+
+ESCALATION_RULES: tuple[EscalationRuleSpec, ...] = (
+    *_escalation_ladder("IT"),
+    *_escalation_ladder("HR"),
+)
+
+
 @dataclass(frozen=True)
 class TransferStory:
     from_code: str

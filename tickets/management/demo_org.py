@@ -23,10 +23,17 @@ from django.utils import timezone
 
 from accounts.models import User
 from slas.calendars import calendar_generate_holidays
-from slas.models import BusinessCalendar, SlaPolicy, WorkingInterval
+from slas.models import (
+    BusinessCalendar,
+    EscalationAction,
+    EscalationRule,
+    SlaPolicy,
+    WorkingInterval,
+)
 from tickets.management.demo_data import (
     CALENDARS,
     DEPARTMENTS,
+    ESCALATION_RULES,
     PEOPLE,
     REQUEST_TYPES,
     SLA_POLICIES,
@@ -241,6 +248,39 @@ def create_demo_sla_policies(
     for policy in policies:
         policy.full_clean()  # the same checks as admin: a typo in demo_data fails loudly
     return SlaPolicy.objects.bulk_create(policies)
+
+
+def create_demo_escalation_rules(*, departments: dict[str, Department]) -> list[EscalationRule]:
+    """The IT and HR escalation ladders (see demo_data.ESCALATION_RULES), checked as admin
+    checks them. Departments missing from `departments` are skipped."""
+    rules: list[EscalationRule] = []
+    for spec in ESCALATION_RULES:
+        if spec.department not in departments:
+            continue
+        rule = EscalationRule(
+            department=departments[spec.department],
+            level=spec.level,
+            name=spec.name,
+            trigger=spec.trigger,
+            clock_kind=spec.clock_kind,
+            warning_percent=spec.warning_percent,
+            idle_hours=spec.idle_hours,
+            priorities=list(spec.priorities),
+        )
+        rule.full_clean()  # a typo in demo_data fails loudly
+        rule.save()
+        for position, action_spec in enumerate(spec.actions):
+            action = EscalationAction(
+                rule=rule,
+                position=position,
+                kind=action_spec.kind,
+                target=action_spec.target,
+                text=action_spec.text,
+            )
+            action.full_clean()
+            action.save()
+        rules.append(rule)
+    return rules
 
 
 def extra_answers(

@@ -4,6 +4,8 @@ Fills an empty database only, and says so when it finds the demo already there.
 The organisation is configuration (see demo_org.py); every ticket, reply, note,
 assignment, transfer and status change goes through tickets/services.py with `now=` in
 the past, so the audit trail, first-response times and notifications are the real thing.
+Then the SLA sweep runs once, as the workers would on start-up, and the escalation rules
+act on what has come due (warnings, breaches, tickets without an update).
 Deterministic for a given --seed (times are relative to the moment it runs).
 """
 
@@ -23,7 +25,10 @@ from django.utils import timezone
 from accounts.models import User
 from outbox.models import Message
 from outbox.services import outbox_recorded_as_delivered
-from slas.models import SlaClock
+from slas.escalations import sla_event_handle
+from slas.idle import idle_timers_reschedule
+from slas.models import EscalationRule, SlaClock, SlaEvent
+from slas.sweep import sla_sweep
 from tickets import services
 from tickets.management.demo_data import (
     ACKNOWLEDGEMENTS,
@@ -46,6 +51,7 @@ from tickets.management.demo_data import (
 from tickets.management.demo_org import (
     DEMO_PASSWORD,
     Organisation,
+    create_demo_escalation_rules,
     create_demo_org,
     demo_org_exists,
     extra_answers,
@@ -65,6 +71,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if demo_org_exists():
+            if self._add_missing_escalation_rules():
+                self._print_logins()
+                return
             self.stdout.write("Demo data is already there; nothing changed.")
             self._print_logins()
             return
@@ -83,9 +92,14 @@ class Command(BaseCommand):
         with outbox_recorded_as_delivered(now=now), transaction.atomic():
             last_message_id = Message.objects.aggregate(last=Max("pk"))["last"] or 0
             org = create_demo_org(password=DEMO_PASSWORD)
+            # Before the tickets, so that filing gives each its “no update” timer.
+            rules = create_demo_escalation_rules(departments=org.departments)
             filer = DemoTickets(org=org, rng=random.Random(options["seed"]), now=now)
             filer.file_tickets(count=options["tickets"], days=options["days"])
-            emails = Message.objects.filter(pk__gt=last_message_id).count()
+            escalated = escalate_history(now=now)
+            emails = Message.objects.filter(
+                pk__gt=last_message_id, topic=Message.Topic.EMAIL
+            ).count()
 
         statuses = Counter(Ticket.objects.values_list("status", flat=True))
         summary = ", ".join(f"{statuses[s]} {s}" for s in Status.values if statuses[s])
@@ -104,7 +118,28 @@ class Command(BaseCommand):
             f"{len(org.calendars)} business calendars and {len(org.sla_policies)} SLA policies; "
             f"SLA clocks: {_clock_summary()}."
         )
+        self.stdout.write(f"{len(rules)} escalation rules (IT, HR); {escalated}.")
         self._print_logins()
+
+    def _add_missing_escalation_rules(self) -> bool:
+        """A demo seeded before escalation rules existed gets them (once: not if any
+        department has rules already), with the catch-up sweep. True if it added them."""
+        if EscalationRule.objects.exists():
+            return False
+        now = timezone.now().replace(microsecond=0)
+        departments = {d.code: d for d in Department.objects.filter(code__in=["IT", "HR"])}
+        with outbox_recorded_as_delivered(now=now), transaction.atomic():
+            rules = create_demo_escalation_rules(departments=departments)
+            for department in departments.values():
+                idle_timers_reschedule(department_id=department.pk, now=now)
+            escalated = escalate_history(now=now)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data is already there; added its {len(rules)} escalation rules "
+                f"(IT, HR); {escalated}."
+            )
+        )
+        return True
 
     def _print_logins(self) -> None:
         self.stdout.write("")
@@ -118,6 +153,20 @@ class Command(BaseCommand):
                 "Never seed a database that real people use, or one reachable from the internet."
             )
         )
+
+
+def escalate_history(*, now: datetime) -> str:
+    """Sweep once and run the escalation rules of every event recorded, as the workers
+    would when `make run` starts (called inside outbox_recorded_as_delivered, so the
+    emails about the past are recorded, not sent). Returns a summary."""
+    sla_sweep(now=now, time_budget=600.0)
+    pending = SlaEvent.objects.filter(handled_at__isnull=True).order_by("instant", "pk")
+    handled = sum(
+        sla_event_handle(event_id=pk, now=now) for pk in pending.values_list("pk", flat=True)
+    )
+    kinds = Counter(SlaEvent.objects.values_list("kind", flat=True))
+    recorded = ", ".join(f"{kinds[k]} {label.lower()}" for k, label in SlaEvent.Kind.choices)
+    return f"the sweep recorded SLA events ({recorded}); the rules acted on {handled}"
 
 
 def _clock_summary() -> str:
