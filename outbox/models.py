@@ -10,6 +10,7 @@ class Message(models.Model):
         EMAIL = "email", "Email"
         CHAT = "chat", "Chat webhook"
         ESCALATION = "escalation", "Escalation actions"
+        SURVEY = "survey", "Survey email"
 
     topic = models.CharField(max_length=32, choices=Topic.choices)
     # Unique per event and recipient by construction; the constraint guards against a

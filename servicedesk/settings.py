@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "outbox",
     "tickets",
     "slas",
+    "surveys",
 ]
 
 MIDDLEWARE = [

@@ -36,23 +36,26 @@ def user_department_ids(user: User) -> frozenset[int]:
     """The departments the user works for (agent or lead), cached on the user object."""
     cached = getattr(user, "_department_ids", None)
     if cached is None:
-        cached = frozenset(
-            Membership.objects.filter(user=user).values_list("department_id", flat=True)
-        )
-        user._department_ids = cached  # type: ignore[attr-defined]
+        _load_memberships(user)
+        cached = user._department_ids  # type: ignore[attr-defined]
     return cached
 
 
 def user_lead_department_ids(user: User) -> frozenset[int]:
+    """The departments the user leads, cached with the others (one query for both)."""
     cached = getattr(user, "_lead_department_ids", None)
     if cached is None:
-        cached = frozenset(
-            Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list(
-                "department_id", flat=True
-            )
-        )
-        user._lead_department_ids = cached  # type: ignore[attr-defined]
+        _load_memberships(user)
+        cached = user._lead_department_ids  # type: ignore[attr-defined]
     return cached
+
+
+def _load_memberships(user: User) -> None:
+    rows = list(Membership.objects.filter(user=user).values_list("department_id", "role"))
+    user._department_ids = frozenset(d for d, _ in rows)  # type: ignore[attr-defined]
+    user._lead_department_ids = frozenset(  # type: ignore[attr-defined]
+        d for d, role in rows if role == Membership.Role.LEAD
+    )
 
 
 def is_member(user: User, department_id: int) -> bool:

@@ -12,7 +12,7 @@ from tickets.models import Ticket
 
 Status = Ticket.Status
 MY_REQUESTS = reverse("my_requests")
-# session, user, page, navigation (is the user an agent?), the user's home department.
+# session, user, page, navigation (the user's memberships), pending surveys.
 MY_REQUESTS_MAX_QUERIES = 5
 
 

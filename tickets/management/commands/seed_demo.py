@@ -29,6 +29,7 @@ from slas.escalations import sla_event_handle
 from slas.idle import idle_timers_reschedule
 from slas.models import EscalationRule, SlaClock, SlaEvent
 from slas.sweep import sla_sweep
+from surveys.models import FollowUp, SurveyInvitation
 from tickets import services
 from tickets.management.demo_data import (
     ACKNOWLEDGEMENTS,
@@ -56,6 +57,7 @@ from tickets.management.demo_org import (
     demo_org_exists,
     extra_answers,
 )
+from tickets.management.demo_surveys import answer_demo_surveys, create_demo_surveys
 from tickets.models import Department, Membership, Ticket
 
 Status = Ticket.Status
@@ -94,9 +96,11 @@ class Command(BaseCommand):
             org = create_demo_org(password=DEMO_PASSWORD)
             # Before the tickets, so that filing gives each its “no update” timer.
             rules = create_demo_escalation_rules(departments=org.departments)
+            create_demo_surveys(departments=list(org.departments.values()))
             filer = DemoTickets(org=org, rng=random.Random(options["seed"]), now=now)
             filer.file_tickets(count=options["tickets"], days=options["days"])
             escalated = escalate_history(now=now)
+            answered = answer_demo_surveys(now=now, rng=random.Random(options["seed"]))
             emails = Message.objects.filter(
                 pk__gt=last_message_id, topic=Message.Topic.EMAIL
             ).count()
@@ -119,6 +123,10 @@ class Command(BaseCommand):
             f"SLA clocks: {_clock_summary()}."
         )
         self.stdout.write(f"{len(rules)} escalation rules (IT, HR); {escalated}.")
+        self.stdout.write(
+            f"Satisfaction surveys: {SurveyInvitation.objects.count()} sent, {answered} answered, "
+            f"{FollowUp.objects.count()} low-score follow-ups for the leads."
+        )
         self._print_logins()
 
     def _add_missing_escalation_rules(self) -> bool:
