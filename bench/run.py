@@ -31,7 +31,14 @@ from datetime import UTC, datetime  # noqa: E402
 from urllib.parse import unquote, urlparse  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/servicedesk_bench"
-BENCHMARKS = {"queue": "bench.queue", "clock": "bench.clock", "filing": "bench.filing"}
+BENCHMARKS = {
+    "queue": "bench.queue",
+    "clock": "bench.clock",
+    "filing": "bench.filing",
+    "sweep": "bench.sweep",
+    "detection": "bench.detection",
+    "drain": "bench.drain",
+}
 # Pure-Python benchmarks: no database is created, migrated or asked about for them alone.
 WITHOUT_DATABASE = {"clock"}
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -59,10 +66,46 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=20_000,
         help="Open tickets with SLA clocks for the recompute benchmark (default 20,000).",
     )
+    parser.add_argument(
+        "--sweep-tickets",
+        type=int,
+        default=1_000_000,
+        help="Open tickets of the large desk for sweep, detection and drain (default "
+        "1,000,000; a database of its own, see bench/opendesk.py).",
+    )
+    parser.add_argument(
+        "--sweep-reps", type=int, default=100, help="Timed sweeps per desk (default 100)."
+    )
+    parser.add_argument(
+        "--detection-clocks",
+        type=int,
+        default=6_000,
+        help="Clocks falling due during the detection benchmark (default 6,000).",
+    )
+    parser.add_argument(
+        "--drain-deadlines", type=int, default=200_000, help="Backlog to drain (default 200,000)."
+    )
+    parser.add_argument(
+        "--drain-actions-seconds",
+        type=float,
+        default=240.0,
+        help="How long the drain benchmark watches the escalation actions after the backlog "
+        "is recorded before it stops the workers (default 240).",
+    )
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="Run these.")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"Run these (as --only): {', '.join(BENCHMARKS)}."
+    )
     parser.add_argument("--no-docs", action="store_true", help="Don't update docs/benchmarks.md.")
     parser.add_argument("--seed", type=int, default=7, help="Random seed for request parameters.")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    unknown = [name for name in options.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(
+            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
+    options.only = [*(options.only or []), *options.names] or None
+    return options
 
 
 def ensure_database(url: str) -> None:

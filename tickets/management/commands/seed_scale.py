@@ -17,7 +17,18 @@ tickets table that looks like a real one to the query planner, so the rows:
   first-response, resolution and closing times.
 
 They carry no comments, audit events, watchers or attachments. On PostgreSQL rows go in
-with COPY, batch by batch; on SQLite with bulk_create. If the database has no
+with COPY, batch by batch; on SQLite with bulk_create.
+
+For the SLA sweep benchmarks (bench/sweep.py): `--open` makes every ticket loaded new or
+open (a desk with a million tickets in progress), and `--clocks` then gives every new or
+open ticket without an active clock running SLA clocks from its department's policy (a
+resolution clock, and a first-response clock while nobody has answered), plus an idle
+timer for the "no update" rules, all in bulk (COPY), computed with the same business-time
+functions as the services (slas/services.py `pending_checks`, slas/idle.py). Each clock's
+current run starts at the seeding instant with a random share (0-45%) of its target
+already used (as after a pause), so every next check lies ahead: the first warning, over
+the next few business days. No segments or ticket deadline copies are written (the sweep
+reads neither). `--tickets 0 --clocks` only lays clocks. If the database has no
 departments yet, the demo organisation is created first (without demo tickets), and the
 workforce is topped up to --employees people so that tickets spread over many requesters.
 """
@@ -39,6 +50,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from slas.clock import add_business_time
 from tickets.management.demo_data import DEPARTMENTS, REQUEST_TYPES, RequestTypeSpec, Story
 from tickets.management.demo_org import add_employees, create_demo_org, extra_answers
 from tickets.markdown import render_markdown
@@ -52,6 +64,13 @@ COLUMNS = (
     "description_html", "extra", "priority", "status", "created_at", "updated_at",
     "status_changed_at", "first_response_at", "resolved_at", "closed_at", "reopen_count",
 )  # fmt: skip
+# --clocks: running clocks (without met_at, breached_at, stopped_at) and idle timers.
+CLOCK_COLUMNS = (
+    "ticket_id", "department_id", "policy_id", "kind", "state", "target_seconds",
+    "warning_percents", "started_at", "consumed_seconds", "running_since", "due_at",
+    "at_risk_at", "next_check_at", "warned_percent", "stop_reason", "updated_at",
+)  # fmt: skip
+TIMER_COLUMNS = ("ticket_id", "department_id", "since", "fired_seconds", "next_check_at")
 
 
 class Command(BaseCommand):
@@ -66,14 +85,30 @@ class Command(BaseCommand):
         )  # fmt: skip
         parser.add_argument("--years", type=float, default=2.0, help="Spread (default 2).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed.")
+        parser.add_argument(
+            "--open", action="store_true", help="Every ticket loaded is new or open."
+        )
+        parser.add_argument(
+            "--clocks", action="store_true",
+            help="Then lay running SLA clocks and idle timers for new and open tickets.",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         count, batch_size = options["tickets"], options["batch"]
-        if count < 1 or batch_size < 1:
+        if count < 0 or batch_size < 1 or (count == 0 and not options["clocks"]):
             raise CommandError("--tickets and --batch must be positive.")
         rng = random.Random(options["seed"])
         self._ensure_organisation(employees=options["employees"], rng=rng)
+        if count:
+            self._load(count=count, batch_size=batch_size, options=options, rng=rng)
+        if options["clocks"]:
+            self._lay_clocks(now=timezone.now().replace(microsecond=0), rng=rng)
+
+    def _load(
+        self, *, count: int, batch_size: int, options: dict[str, Any], rng: random.Random
+    ) -> None:
         catalogue = Catalogue.load(rng)
+        catalogue.open_only = options["open"]
 
         now = timezone.now().replace(microsecond=0)
         start = now - timedelta(days=365 * options["years"])
@@ -124,6 +159,112 @@ class Command(BaseCommand):
             )
         )
 
+    def _lay_clocks(self, *, now: datetime, rng: random.Random) -> None:
+        """Running SLA clocks and idle timers for the new and open tickets that have none
+        (see the module docstring): computed here, written with COPY (PostgreSQL only)."""
+        if connection.vendor != "postgresql":
+            raise CommandError("--clocks needs PostgreSQL (it writes with COPY).")
+        from slas.idle import idle_seconds_for, next_idle_check
+        from slas.models import IdleTimer, SlaClock
+        from slas.services import calendars_for, pending_checks, policy_for
+
+        calendars = calendars_for(Department.objects.values_list("pk", flat=True))
+        idle_durations = {pk: idle_seconds_for(pk) for pk in calendars}
+        request_types = {rt.pk: rt for rt in RequestType.objects.all()}
+        policies: dict[tuple[int, int, int | None, int], Any] = {}
+        started = time.monotonic()
+        after_id, clocks_laid, timers_laid = 0, 0, 0
+        sql = f"""
+            SELECT t.id, t.department_id, t.request_type_id, t.requesting_department_id,
+                   t.priority, t.created_at, t.first_response_at,
+                   NOT EXISTS (SELECT 1 FROM {SlaClock._meta.db_table} c
+                               WHERE c.ticket_id = t.id AND c.state IN ('running', 'paused')),
+                   NOT EXISTS (SELECT 1 FROM {IdleTimer._meta.db_table} i
+                               WHERE i.ticket_id = t.id)
+            FROM {Ticket._meta.db_table} t
+            WHERE t.status IN ('new', 'open') AND t.id > %s
+            ORDER BY t.id LIMIT 20000
+        """  # noqa: S608
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [after_id])
+                tickets = cursor.fetchall()
+            if not tickets:
+                break
+            after_id = tickets[-1][0]
+            clocks, timers = [], []
+            for (
+                pk, department_id, type_id, requesting_id, priority, created, first_response,
+                without_clock, without_timer,
+            ) in tickets:  # fmt: skip
+                calendar = calendars[department_id]
+                if without_timer:
+                    durations = idle_durations[department_id]
+                    next_idle = next_idle_check(
+                        since=now, fired_seconds=0, durations=durations, calendar=calendar
+                    )
+                    timers.append((pk, department_id, now, 0, next_idle))
+                if not without_clock or not calendar.has_working_time:
+                    continue
+                key = (department_id, type_id, requesting_id, priority)
+                if key not in policies:
+                    ticket = Ticket(
+                        department_id=department_id,
+                        request_type=request_types[type_id],
+                        requesting_department_id=requesting_id,
+                        priority=priority,
+                    )
+                    policies[key] = policy_for(ticket=ticket, now=now)
+                policy = policies[key]
+                if policy is None:
+                    continue
+                kinds = [(SlaClock.Kind.RESOLUTION, policy.resolution_minutes * 60)]
+                if first_response is None:
+                    kinds.append((SlaClock.Kind.FIRST_RESPONSE, policy.first_response_minutes * 60))
+                warnings = policy.warning_list
+                for kind, target in kinds:
+                    used = int(target * rng.uniform(0.0, 0.45))
+                    checks = pending_checks(
+                        target=target,
+                        used=used,
+                        running_since=now,
+                        warning_percents=warnings,
+                        warned_percent=0,
+                        breached=False,
+                        calendar=calendar,
+                    )
+                    last_warning = max(warnings, default=100)
+                    clocks.append(
+                        (
+                            pk, department_id, policy.pk, str(kind), "running", target,
+                            json.dumps(warnings), created, used, now,
+                            add_business_time(now, target - used, calendar),
+                            add_business_time(
+                                now, max(target * last_warning // 100 - used, 0), calendar
+                            ),
+                            checks[0].instant, 0, "", now,
+                        )
+                    )  # fmt: skip
+            with transaction.atomic():
+                _copy_table(SlaClock._meta.db_table, CLOCK_COLUMNS, clocks)
+                _copy_table(IdleTimer._meta.db_table, TIMER_COLUMNS, timers)
+            clocks_laid += len(clocks)
+            timers_laid += len(timers)
+            self.stdout.write(
+                f"  clocks {clocks_laid:>11,}  idle timers {timers_laid:>11,}  "
+                f"({time.monotonic() - started:.0f} s)"
+            )
+            self.stdout.flush()
+        with connection.cursor() as cursor:
+            for model in (SlaClock, IdleTimer):
+                cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Laid {clocks_laid:,} running SLA clocks and {timers_laid:,} idle timers in "
+                f"{time.monotonic() - started:.1f} s."
+            )
+        )
+
     def _ensure_organisation(self, *, employees: int, rng: random.Random) -> None:
         if not Department.objects.exists():
             self.stdout.write("No departments yet: creating the demo organisation first.")
@@ -168,6 +309,7 @@ class Catalogue:
         self.members: dict[int, list[int]] = {}
         self.requesters: list[tuple[int, int | None, int | None]] = []  # (id, home, manager)
         self.requester_weights: list[float] = []
+        self.open_only = False  # --open: every ticket new or open
 
     @classmethod
     def load(cls, rng: random.Random) -> Catalogue:
@@ -256,7 +398,7 @@ class Catalogue:
         priority = request_type.default_priority
         if rng.random() < 0.15:
             priority = min(Priority.URGENT, max(Priority.LOW, priority + rng.choice((-1, 1))))
-        life = _lifecycle(created, now, department.auto_close_days, rng)
+        life = _lifecycle(created, now, department.auto_close_days, rng, open_only=self.open_only)
         members = self.members[department.pk]
         unassigned = life.status in (Status.NEW, Status.CANCELLED) and rng.random() < 0.5
         return (
@@ -341,11 +483,21 @@ def _hours(rng: random.Random, median_hours: float, spread: float = 1.0) -> time
     return timedelta(hours=median_hours * math.exp(rng.gauss(0, spread)))
 
 
-def _lifecycle(created: datetime, now: datetime, auto_close_days: int, rng: random.Random) -> Life:
-    """Where a ticket filed at `created` plausibly is by `now`, with consistent times."""
+def _lifecycle(
+    created: datetime,
+    now: datetime,
+    auto_close_days: int,
+    rng: random.Random,
+    *,
+    open_only: bool = False,
+) -> Life:
+    """Where a ticket filed at `created` plausibly is by `now`, with consistent times
+    (`open_only`: new or open, whatever its age)."""
     age_days = (now - created).total_seconds() / 86_400
     r = rng.random()
-    if age_days > 30:
+    if open_only:
+        status = Status.NEW if r < 0.3 else Status.OPEN
+    elif age_days > 30:
         # Old: almost everything is finished; a few forgotten ones linger.
         status = (
             Status.CLOSED if r < 0.955 else
@@ -405,6 +557,13 @@ def _lifecycle(created: datetime, now: datetime, auto_close_days: int, rng: rand
 
 def _copy_rows(rows: list[tuple]) -> None:
     """COPY one batch into the tickets table (PostgreSQL)."""
+    _copy_table(Ticket._meta.db_table, COLUMNS, rows)
+
+
+def _copy_table(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY rows (tuples in `columns` order) into a table (PostgreSQL)."""
+    if not rows:
+        return
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
@@ -423,7 +582,7 @@ def _copy_rows(rows: list[tuple]) -> None:
         write("\t".join(fields))
         write("\n")
     buffer.seek(0)
-    sql = f"COPY {Ticket._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the driver's cursor, under Django's wrapper
         if hasattr(raw, "copy_expert"):  # psycopg2
