@@ -217,10 +217,19 @@ class SlaClock(models.Model):
     ACTIVE_STATES = (State.RUNNING, State.PAUSED)
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_clocks")
+    # No index on department or policy: every index is rewritten each time the sweep
+    # moves `next_check_at` on (an indexed column, so no HOT update), and nothing looks
+    # clocks up by either (deleting a department or policy is rare enough to scan).
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="+", help_text="Who held the ticket."
+        Department,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="Who held the ticket.",
     )
-    policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL)
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
     target_seconds = models.PositiveIntegerField()
@@ -493,9 +502,17 @@ class SlaEvent(models.Model):
         BREACH = "breach", "Breach"
         NO_UPDATE = "no_update", "No update"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_events")
+    # Looked up through the indexes below (ticket, instant) and (clock, kind, instant).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="sla_events", db_index=False
+    )
     clock = models.ForeignKey(
-        SlaClock, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        SlaClock,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -51,11 +51,15 @@ def calendar_for(department: Department) -> clock.Calendar:
         .values_list("updated_at", flat=True)
         .get()
     )
-    key = (department.calendar_id, updated_at)
+    return _cached_calendar(department.calendar_id, updated_at)
+
+
+def _cached_calendar(calendar_id: int, updated_at: datetime) -> clock.Calendar:
+    key = (calendar_id, updated_at)
     cached = _calendars.get(key)
     if cached is None:
         stored = BusinessCalendar.objects.prefetch_related("intervals", "holidays").get(
-            pk=department.calendar_id
+            pk=calendar_id
         )
         cached = stored.as_clock_calendar()
         _calendars[key] = cached
@@ -63,9 +67,14 @@ def calendar_for(department: Department) -> clock.Calendar:
 
 
 def calendars_for(department_ids: Iterable[int]) -> dict[int, clock.Calendar]:
-    """Calendars of several departments by id (one query, then the cache)."""
-    departments = Department.objects.filter(pk__in=set(department_ids)).only("calendar_id")
-    return {department.pk: calendar_for(department) for department in departments}
+    """Calendars of several departments by id: one query (then the cache)."""
+    rows = Department.objects.filter(pk__in=set(department_ids)).values_list(
+        "pk", "calendar_id", "calendar__updated_at"
+    )
+    return {
+        pk: ROUND_THE_CLOCK if calendar_id is None else _cached_calendar(calendar_id, updated_at)
+        for pk, calendar_id, updated_at in rows
+    }
 
 
 def policy_for(*, ticket: Ticket, now: datetime) -> SlaPolicy | None:

@@ -62,8 +62,16 @@ def sla_sweep(
     full (a backlog after an outage), so the caller can ask another worker to help."""
     result = SweepResult()
     started = time.monotonic()
+    # Most sweeps find nothing: two index probes, no transaction, no rules loaded.
+    due = [
+        sweep_batch
+        for sweep_batch, model in ((_sweep_clocks, SlaClock), (_sweep_idle_timers, IdleTimer))
+        if model.objects.filter(next_check_at__lte=now).exists()
+    ]
+    if not due:
+        return result
     rules = RuleBook.load()
-    for sweep_batch in (_sweep_clocks, _sweep_idle_timers):
+    for sweep_batch in due:
         while True:
             claimed, recorded = sweep_batch(_Batch(now=now, rules=rules), batch_size)
             result.claimed += claimed
