@@ -58,7 +58,7 @@ from slas.models import (
     SlaSegment,
     WorkingInterval,
 )
-from tickets.admin import ReadOnlyInline
+from tickets.admin import ReadOnlyAdmin, ReadOnlyInline
 from tickets.models import Department, Priority, RequestType
 
 # --- Business calendars ---------------------------------------------------------------
@@ -508,7 +508,7 @@ class SlaSegmentInline(ReadOnlyInline):
 
 
 @admin.register(SlaClock)
-class SlaClockAdmin(admin.ModelAdmin):
+class SlaClockAdmin(ReadOnlyAdmin):
     list_display = [
         "ticket_reference",
         "kind",
@@ -530,15 +530,6 @@ class SlaClockAdmin(admin.ModelAdmin):
     @admin.display(description="ticket", ordering="ticket__reference")
     def ticket_reference(self, obj: SlaClock) -> str:
         return obj.ticket.reference
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 # --- Escalation rules -----------------------------------------------------------------
@@ -824,7 +815,7 @@ def threshold_label(event: SlaEvent) -> str:
 
 
 @admin.register(SlaEvent)
-class SlaEventAdmin(admin.ModelAdmin):
+class SlaEventAdmin(ReadOnlyAdmin):
     list_display = [
         "ticket_reference",
         "kind",
@@ -886,12 +877,3 @@ class SlaEventAdmin(admin.ModelAdmin):
             return "Waiting for a worker"
         lines = [re.sub(r"^\s+", "· ", line) for line in obj.outcome.splitlines()]
         return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -15,17 +15,7 @@ from surveys.models import (
     SurveySettings,
     SurveyTemplate,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from tickets.admin import ReadOnlyAdmin
 
 
 class SurveyReasonInline(admin.TabularInline):

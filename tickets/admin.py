@@ -206,6 +206,19 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "department"]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept by the services (tickets, clocks, events): read, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -228,7 +241,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdmin):
     list_display = [
         "reference",
         "title",
@@ -245,12 +258,3 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # no exact COUNT over millions of rows
     inlines = [CommentInline, EventInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
