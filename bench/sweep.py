@@ -4,7 +4,8 @@ with nothing due, on a desk of 1,000,000 open tickets and on one of 100,000.
 Each desk is its own database (bench/opendesk.py): every ticket new or open, each with
 running SLA clocks (a resolution clock, and a first-response clock while unanswered:
 about 1.3 clocks a ticket) and an idle timer, all with their next check ahead, and
-escalation rules in every department, so every event recorded gets its outbox row.
+escalation rules in every department, so every event recorded is escalated (one outbox
+row per 20 events, slas/events.py).
 
 Time moves instead of the data. The sweep takes `now` as an argument; a repetition
 passes the instant at which the next 1,000 clocks, in the order of their next check,
@@ -13,7 +14,7 @@ due are the ones that really fall due next, scattered over the tables as real du
 clocks are, their rows as cold or warm as the run left them: nothing is updated to make
 them due (an UPDATE would have put exactly those rows in the buffer cache). Each one
 records its next warning (its real instant, from its state and the department's
-calendar) and gets its outbox row; the few clocks a repetition advances to a check that
+calendar) and is put in an outbox row; the few clocks a repetition advances to a check that
 falls before a later repetition's `now` are claimed again then (the table shows claimed
 and recorded per sweep). One sweep is timed from the call to its return: rules loaded,
 each batch claimed (`FOR UPDATE SKIP LOCKED`), events inserted, outbox rows written,

@@ -13,9 +13,11 @@ class Message(models.Model):
         SURVEY = "survey", "Survey email"
 
     topic = models.CharField(max_length=32, choices=Topic.choices)
-    # Unique per event and recipient by construction; the constraint guards against a
-    # code path that would enqueue the same notification twice.
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Unique per event and recipient by construction; the constraint (Meta) guards
+    # against a code path that would enqueue the same notification twice. A
+    # UniqueConstraint, not unique=True: that also builds a varchar_pattern_ops index on
+    # PostgreSQL, for LIKE queries nobody makes, which every insert would maintain.
+    dedupe_key = models.CharField(max_length=200)
     payload = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
     available_at = models.DateTimeField(default=timezone.now)
@@ -27,6 +29,7 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="outbox_dedupe_key")]
         indexes = [
             models.Index(
                 fields=["available_at"],

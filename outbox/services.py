@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from outbox.models import Message
+from servicedesk.db import pg_unnest
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +115,13 @@ def outbox_enqueue(
 DELIVERY_CHUNK = 50
 
 
-def outbox_enqueue_many(*, messages: list[dict[str, Any]]) -> list[int]:
+def outbox_enqueue_many(
+    *, messages: list[dict[str, Any]], delivery_chunk: int = DELIVERY_CHUNK
+) -> list[int]:
     """Write many messages in one statement (each a dict of topic, dedupe_key, payload);
-    after commit, workers are asked to deliver them in chunks, so a sweep that records a
-    thousand events publishes twenty tasks, not a thousand, and several workers share them.
+    after commit, workers are asked to deliver them `delivery_chunk` messages a task, so
+    a sweep that records a thousand events publishes a few tasks, not a thousand, and
+    several workers share them.
     """
     if not messages:
         return []
@@ -126,28 +130,43 @@ def outbox_enqueue_many(*, messages: list[dict[str, Any]]) -> list[int]:
     # One INSERT ... RETURNING: building a thousand model instances for bulk_create was
     # the largest Python cost of a sweep (measured, bench/sweep.py).
     ops = connection.ops
-    stamp, delivered = (ops.adapt_datetimefield_value(value) for value in (now, recorded_at))
-    params: list[Any] = []
-    for fields in messages:
-        params += [
-            fields["topic"], fields["dedupe_key"], json.dumps(fields["payload"]), stamp, stamp,
-            0, delivered, "",
-        ]  # fmt: skip
     table = ops.quote_name(Message._meta.db_table)
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(messages))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (topic, dedupe_key, payload, created_at, available_at, "  # noqa: S608
-            f"attempts, delivered_at, last_error) VALUES {values} RETURNING id",
-            params,
+    columns = (
+        "topic, dedupe_key, payload, created_at, available_at, attempts, delivered_at, last_error"
+    )
+    if connection.vendor == "postgresql":
+        # One array per column: the statement's size does not grow with the messages.
+        unnest, params = pg_unnest(
+            [
+                ("text", [fields["topic"] for fields in messages]),
+                ("text", [fields["dedupe_key"] for fields in messages]),
+                ("text", [json.dumps(fields["payload"]) for fields in messages]),
+            ]
         )
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT t, k, p::jsonb, %s, %s, 0, "  # noqa: S608
+            f"%s::timestamptz, '' FROM {unnest} AS v(t, k, p) RETURNING id"
+        )
+        params = [now, now, recorded_at, *params]
+    else:
+        stamp, delivered = (ops.adapt_datetimefield_value(value) for value in (now, recorded_at))
+        params = []
+        for fields in messages:
+            params += [
+                fields["topic"], fields["dedupe_key"], json.dumps(fields["payload"]), stamp,
+                stamp, 0, delivered, "",
+            ]  # fmt: skip
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(messages))
+        sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
     if recorded_at is None:
-        transaction.on_commit(lambda: _schedule_delivery_unsafe(*ids))
+        transaction.on_commit(lambda: _schedule_delivery_unsafe(*ids, chunk=delivery_chunk))
     return ids
 
 
-def _schedule_delivery_unsafe(*message_ids: int) -> None:
+def _schedule_delivery_unsafe(*message_ids: int, chunk: int = DELIVERY_CHUNK) -> None:
     """Ask workers to deliver now. Failure is fine: the relay will find the rows."""
     from outbox.tasks import outbox_deliver_many_task, outbox_deliver_task
 
@@ -155,8 +174,8 @@ def _schedule_delivery_unsafe(*message_ids: int) -> None:
         if len(message_ids) == 1:
             outbox_deliver_task.delay(message_ids[0])
             return
-        for start in range(0, len(message_ids), DELIVERY_CHUNK):
-            outbox_deliver_many_task.delay(list(message_ids[start : start + DELIVERY_CHUNK]))
+        for start in range(0, len(message_ids), chunk):
+            outbox_deliver_many_task.delay(list(message_ids[start : start + chunk]))
     except Exception:  # the broker is down; the rows wait for the relay
         logger.warning(
             "could not enqueue %s outbox message(s); the relay will deliver them",

@@ -726,14 +726,15 @@ def check(burst: Burst, chaos: Chaos, *, mail_dir: Path, chat: ChatReceiver) -> 
         f"({len(wrong_quiet)} wrong)",
     )
 
-    # The outbox: one escalation message per acting event, all delivered, none failed.
+    # The outbox: each acting event in exactly one escalation message (a message carries
+    # a chunk of events), all delivered, none failed.
     messages = Counter(Message.objects.values_list("topic", flat=True))
-    escalation_keys = list(
-        Message.objects.filter(topic="escalation").values_list("dedupe_key", flat=True)
-    )
+    payloads = list(Message.objects.filter(topic="escalation").values_list("payload", flat=True))
+    escalated = [pk for payload in payloads for pk in payload["event_ids"]]
     expect(
-        sorted(escalation_keys) == sorted(f"sla-event:{pk}" for pk, *_ in acting),
-        f"escalation messages: {len(escalation_keys):,} for {len(acting):,} events with rules",
+        sorted(escalated) == sorted(pk for pk, *_ in acting),
+        f"escalation messages: {len(payloads):,} naming {len(escalated):,} events "
+        f"({len(set(escalated)):,} distinct) for {len(acting):,} events with rules",
     )
     failed = Message.objects.exclude(failed_at=None).count()
     pending = Message.objects.filter(delivered_at=None).count()

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
 
 
+def pg_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal ('{"1","x",NULL}') of `values`, to pass as ONE
+    parameter and cast (`%s::bigint[]`): the statement stays a few hundred bytes whatever
+    the row count, where a VALUES list of 1,000 rows is 10,000 literals for the server to
+    parse and plan (measured: the larger part of an insert's cost at 1,000 rows)."""
+    return "{" + ",".join(map(_pg_element, values)) + "}"
+
+
+def _pg_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    # A datetime as ISO 8601 with its offset, which timestamptz reads as is.
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def pg_unnest(columns: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """`unnest(%s::type[], ...)` over parallel columns given as (SQL type, values), and
+    its parameters."""
+    sql = ", ".join(f"%s::{db_type}[]" for db_type, _ in columns)
+    return f"unnest({sql})", [pg_array(values) for _, values in columns]
+
+
 def update_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """UPDATE many rows by primary key: each row is the new values of `columns` (database
     column names) followed by the primary key.
 
-    On PostgreSQL one `UPDATE ... FROM (VALUES ...)` per 1,000 rows (one round trip, not
-    one per row); elsewhere an executemany, which is in-process on SQLite. Django's
-    bulk_update builds a CASE per field and row, which costs ~5 ms a row of Python at
-    1,000 rows (measured).
+    On PostgreSQL one `UPDATE ... FROM unnest(<one array per column>)`: one round trip
+    and a statement whose size does not grow with the rows; elsewhere an executemany,
+    which is in-process on SQLite. Django's bulk_update builds a CASE per field and row,
+    which costs ~5 ms a row of Python at 1,000 rows (measured).
     """
     if not rows:
         return
@@ -24,25 +50,31 @@ def update_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     pk_field = model._meta.pk
     assert pk_field is not None and pk_field.column is not None
     pk = ops.quote_name(pk_field.column)
-    adapted = [
-        tuple(ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in row)
-        for row in rows
-    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            from psycopg2.extras import execute_values
-
             fields = {field.column: field for field in model._meta.concrete_fields}
-            assignments = ", ".join(
-                f"{ops.quote_name(c)} = v.{ops.quote_name(c)}::{fields[c].db_type(connection)}"
-                for c in columns
+            names = [ops.quote_name(c) for c in columns]
+            assignments = ", ".join(f"{name} = v.{name}" for name in names)
+            unnest, params = pg_unnest(
+                [
+                    *(
+                        (fields[c].db_type(connection) or "text", [r[i] for r in rows])
+                        for i, c in enumerate(columns)
+                    ),
+                    ("bigint", [r[-1] for r in rows]),
+                ]
             )
-            names = ", ".join(ops.quote_name(c) for c in [*columns, "pk"])
-            sql = (
-                f"UPDATE {table} SET {assignments} FROM (VALUES %s) AS v({names}) "  # noqa: S608
-                f"WHERE {table}.{pk} = v.pk::bigint"
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM {unnest} "  # noqa: S608
+                f"AS v({', '.join([*names, 'pk'])}) WHERE {table}.{pk} = v.pk",
+                params,
             )
-            execute_values(cursor.cursor, sql, adapted, page_size=1000)
         else:
+            adapted = [
+                tuple(
+                    ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in row
+                )
+                for row in rows
+            ]
             assignments = ", ".join(f"{ops.quote_name(column)} = %s" for column in columns)
             cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", adapted)  # noqa: S608

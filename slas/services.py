@@ -409,26 +409,31 @@ def pending_checks(
     warned_percent: int,
     breached: bool,
     calendar: clock.Calendar,
+    until: datetime | None = None,
 ) -> list[Check]:
     """The checks still ahead of a running clock, in order: each warning threshold above
     the highest already recorded and not used up before this run, then the breach unless
     it has been recorded. So a threshold passed before a pause, or recorded before the
-    target changed, is never repeated. Pure: the sweep calls it with plain values."""
+    target changed, is never repeated. Pure: the sweep calls it with plain values.
+
+    With `until`, the list stops at the first check after `until` (the sweep needs the
+    checks due by now and the next one, not the instants of all the later ones)."""
     pending = [
-        Check("warning", percent, running_since)
+        ("warning", percent)
         for percent in warning_percents
         if percent > warned_percent and target * percent // 100 > used
     ]
     if not breached:
-        pending.append(Check("breach", 100, running_since))
-    return [
-        check._replace(
-            instant=clock.add_business_time(
-                running_since, max(target * check.percent // 100 - used, 0), calendar
-            )
+        pending.append(("breach", 100))
+    checks = []
+    for kind, percent in pending:
+        instant = clock.add_business_time(
+            running_since, max(target * percent // 100 - used, 0), calendar
         )
-        for check in pending
-    ]
+        checks.append(Check(kind, percent, instant))
+        if until is not None and instant > until:
+            break
+    return checks
 
 
 def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[Check]:

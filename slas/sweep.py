@@ -32,7 +32,7 @@ from slas.rulebook import RuleBook
 from slas.services import calendars_for, pending_checks
 from tickets.models import Ticket
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 Trigger = SlaEvent.Kind
 
 
@@ -140,6 +140,7 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
                 warned_percent=warned,
                 breached=breached_at is not None,
                 calendar=calendar,
+                until=now,
             )
             facts = TicketFacts(ticket_id, department_id, request_type_id, priority, requesting_id)
             due, next_check = due_clock_events(

@@ -78,7 +78,7 @@ def run_together(*calls: Callable[[], Any], timeout: float = 120) -> list[Any]:
 def no_delivery_tasks(monkeypatch):
     """The broker 'loses' every delivery task: outbox rows wait to be delivered by hand (or
     by the relay), so the test decides who delivers what, and when."""
-    monkeypatch.setattr(outbox_services, "_schedule_delivery_unsafe", lambda *ids: None)
+    monkeypatch.setattr(outbox_services, "_schedule_delivery_unsafe", lambda *ids, **options: None)
 
 
 @pytest.fixture
@@ -155,6 +155,18 @@ def recorded_events() -> Counter:
     return Counter(SlaEvent.objects.values_list("clock_id", "kind", "instant"))
 
 
+def escalated_event_ids() -> list[int]:
+    """The events named by the escalation messages, one entry per mention (a message
+    carries a chunk of events)."""
+    return [
+        event_id
+        for payload in Message.objects.filter(topic=Message.Topic.ESCALATION).values_list(
+            "payload", flat=True
+        )
+        for event_id in payload["event_ids"]
+    ]
+
+
 def assert_actions_ran_once(desk, clocks: list[SlaClock]) -> None:
     """Per ticket: one audit record per rule, one internal note, one email to the lead."""
     tickets = {clock.ticket_id for clock in clocks}
@@ -196,12 +208,8 @@ def test_two_sweeps_at_once_record_each_event_once(desk, no_delivery_tasks):
     recorded = recorded_events()
     assert recorded == expected_events(clocks)  # none missed, none extra
     assert max(recorded.values()) == 1  # no duplicates
-    keys = list(
-        Message.objects.filter(topic=Message.Topic.ESCALATION).values_list("dedupe_key", flat=True)
-    )
-    assert sorted(keys) == sorted(
-        f"sla-event:{pk}" for pk in SlaEvent.objects.values_list("pk", flat=True)
-    )
+    # Every event in exactly one escalation message.
+    assert sorted(escalated_event_ids()) == sorted(SlaEvent.objects.values_list("pk", flat=True))
     assert not SlaClock.objects.filter(next_check_at__isnull=False).exists()
     # A third sweep (a duplicated message arriving late) finds nothing to do.
     assert sla_sweep(now=timezone.now()).recorded == 0
@@ -217,7 +225,8 @@ def test_a_sweep_of_rows_another_sweep_already_advanced_records_nothing(desk, no
     results = run_together(*(lambda: sla_sweep(now=now, batch_size=25) for _ in range(4)))
     assert sum(r.recorded for r in results) == 2 * len(clocks)
     assert recorded_events() == expected_events(clocks)
-    assert Message.objects.filter(topic=Message.Topic.ESCALATION).count() == 2 * len(clocks)
+    assert sorted(escalated_event_ids()) == sorted(SlaEvent.objects.values_list("pk", flat=True))
+    assert len(escalated_event_ids()) == 2 * len(clocks)
 
 
 def test_the_same_escalation_delivered_twice_at_once_runs_its_actions_once(desk, no_delivery_tasks):
@@ -228,7 +237,10 @@ def test_the_same_escalation_delivered_twice_at_once_runs_its_actions_once(desk,
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    assert len(message_ids) == 2 * len(clocks)
+    # Each event in exactly one message (chunks of events), every event in one.
+    assert sorted(escalated_event_ids()) == sorted(SlaEvent.objects.values_list("pk", flat=True))
+    assert len(escalated_event_ids()) == 2 * len(clocks)
+    assert 1 < len(message_ids) < 2 * len(clocks)
 
     def deliver_all() -> int:
         return sum(outbox_deliver(message_id=pk, now=timezone.now()) for pk in message_ids)

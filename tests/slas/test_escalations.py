@@ -17,7 +17,7 @@ from django.core import mail
 
 from outbox.models import Message
 from outbox.services import outbox_deliver, outbox_relay
-from slas.escalations import sla_event_handle
+from slas.escalations import escalation_deliver, sla_event_handle
 from slas.models import EscalationAction, EscalationRule, SlaEvent
 from slas.sweep import sla_sweep
 from tests.factories import RequestTypeFactory, UserFactory, agent_of
@@ -395,6 +395,28 @@ def test_an_event_delivered_twice_runs_its_actions_once(it, assigned):
     assert Ticket.objects.get(pk=assigned.pk).priority == Priority.HIGH
     assert Comment.objects.filter(ticket=assigned).count() == 1
     assert escalations(assigned) == ["Level 1: breach rule"]
+
+
+def test_a_message_of_either_shape_runs_each_event_once(it, assigned, it_type, requester):
+    """The sweep writes {"event_ids": [...]}, several events a message; messages written
+    before carry {"event_id": n}. Both are handled, each event once."""
+    rule(it, Trigger.BREACH, {"kind": Do.RAISE_PRIORITY}, clock_kind="first_response")
+    other = file_ticket(it_type, requester)
+    with time_machine.travel(T0 + 61 * MIN, tick=False):
+        sla_sweep(now=T0 + 61 * MIN)
+        message = Message.objects.get(topic=Message.Topic.ESCALATION)
+        events = list(
+            SlaEvent.objects.filter(kind=SlaEvent.Kind.BREACH, clock__kind="first_response")
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        assert message.payload == {"event_ids": events} and len(events) == 2
+        escalation_deliver({"event_id": events[0]})  # the old shape
+        escalation_deliver(message.payload)  # the first is skipped: handled
+        escalation_deliver(message.payload)
+    for ticket in (assigned, other):
+        assert Ticket.objects.get(pk=ticket.pk).priority == Priority.HIGH
+        assert escalations(ticket) == ["Level 1: breach rule"]
 
 
 def test_a_sweep_repeated_from_a_stale_schedule_records_nothing_twice(it, assigned):

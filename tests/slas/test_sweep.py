@@ -89,7 +89,18 @@ def test_a_batch_costs_the_same_queries_whatever_is_due(it, policy, it_type, req
         file_ticket(it_type, requester, now=T0 + 60 * MIN)
     many = _queries_for_sweep(T0 + 90 * MIN)
     assert one == many
-    assert Message.objects.filter(topic=Message.Topic.ESCALATION).count() == 1 + 40 + 1
+    # Each warning with its rule in exactly one escalation message (chunks of events).
+    escalated = [
+        event_id
+        for payload in Message.objects.filter(topic=Message.Topic.ESCALATION).values_list(
+            "payload", flat=True
+        )
+        for event_id in payload["event_ids"]
+    ]
+    assert sorted(escalated) == sorted(
+        SlaEvent.objects.filter(kind=SlaEvent.Kind.WARNING).values_list("pk", flat=True)
+    )
+    assert len(escalated) == 1 + 40 + 1
 
 
 def test_a_full_batch_asks_for_help_once(policy, it_type, requester):
