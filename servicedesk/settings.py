@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "tickets",
     "slas",
     "surveys",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -10,5 +10,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("survey/", include("surveys.urls")),
+    path("dashboard/", include("dashboards.urls")),
     path("", include("tickets.urls")),
 ]

@@ -1,0 +1,399 @@
+"""The lead dashboard: how well a department serves the company over a period.
+
+Which tickets a figure counts (the period is [since, until), in the department's time
+zone at the edges; see `dashboard_period`):
+- SLA compliance and business times: the department's first-response and resolution
+  clocks that *finished* in the period (met, or stopped after breaching), wherever the
+  ticket is now. Met = met without a breach; a clock stopped without a breach (the ticket
+  was cancelled, closed unresolved or transferred in time) is not counted either way.
+- Median and 90th percentile: nearest rank (the smallest value with at least half, or
+  nine tenths, of the values at or below it) of the business seconds of the clocks met
+  in the period (`SlaClock.consumed_seconds`, already business time).
+- Volume per week: tickets created in the period, and tickets resolved in it (their
+  latest resolution, still resolved or closed), by the department's local week (Monday).
+- Reopen rate: of the tickets created in the period that were resolved at least once,
+  the share reopened at least once.
+- Backlog by age, at risk now, breached now: the open tickets now, whatever the period.
+  Age is wall-clock time since filing.
+- By requesting department: volume = tickets created in the period; SLA and median as
+  above; satisfaction from surveys.stats (invitations created in the period).
+
+Every figure is aggregated by the database: a fixed number of queries (about a dozen,
+four of them the survey figures) whatever the number of tickets. Access is the caller's
+to check (`department_access_for_lead`).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncWeek
+from django.http import Http404
+
+from accounts.models import User
+from slas.models import SlaClock
+from surveys.stats import SurveyFigures, SurveyStats, survey_stats
+from tickets.models import Department, Ticket
+from tickets.selectors import user_lead_department_ids
+
+Kind = SlaClock.Kind
+State = SlaClock.State
+KINDS = (Kind.FIRST_RESPONSE, Kind.RESOLUTION)
+DAY = timedelta(days=1)
+# (label, lower bound inclusive, upper bound exclusive) of an open ticket's age.
+AGE_BUCKETS: tuple[tuple[str, timedelta, timedelta | None], ...] = (
+    ("Under 1 day", timedelta(0), DAY),
+    ("1 to 3 days", DAY, 3 * DAY),
+    ("3 to 7 days", 3 * DAY, 7 * DAY),
+    ("7 to 30 days", 7 * DAY, 30 * DAY),
+    ("Over 30 days", 30 * DAY, None),
+)
+NO_DEPARTMENT = "No department"  # the label surveys.stats gives tickets without one
+
+
+# --- Access and the period --------------------------------------------------------------
+
+
+def department_access_for_lead(*, user: User, code: str) -> Department:
+    """The department, if the user leads it (or is a superuser). Unknown code: 404; a
+    department the user does not lead: 403 (its existence is no secret)."""
+    department = Department.objects.select_related("calendar").filter(code=code).first()
+    if department is None:
+        raise Http404("No such department.")
+    if not (user.is_superuser or department.pk in user_lead_department_ids(user)):
+        raise PermissionDenied("Only the department's leads see its dashboard.")
+    return department
+
+
+def departments_for_lead(*, user: User) -> QuerySet[Department]:
+    if user.is_superuser:
+        return Department.objects.all()
+    return Department.objects.filter(pk__in=user_lead_department_ids(user))
+
+
+def department_time_zone(department: Department) -> zoneinfo.ZoneInfo:
+    """The zone of the department's business calendar (UTC without one)."""
+    calendar = department.calendar
+    return zoneinfo.ZoneInfo(calendar.time_zone if calendar is not None else "UTC")
+
+
+def dashboard_period(
+    *, first_day: date, last_day: date, tz: zoneinfo.ZoneInfo
+) -> tuple[datetime, datetime]:
+    """[since, until) from the first day's local midnight to the midnight after the last
+    day, as aware UTC instants (days are local: 23 or 25 hours long across DST)."""
+    since = datetime.combine(first_day, time(0), tzinfo=tz)
+    until = datetime.combine(last_day + DAY, time(0), tzinfo=tz)
+    return since.astimezone(UTC), until.astimezone(UTC)
+
+
+# --- The figures --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaFigures:
+    """One target (first response or resolution) over one group of clocks."""
+
+    finished: int = 0
+    met: int = 0  # met without a breach
+    breached: int = 0
+    median_seconds: int | None = None
+    p90_seconds: int | None = None
+
+    @property
+    def percent_met(self) -> float | None:
+        return round(100 * self.met / self.finished, 1) if self.finished else None
+
+
+NO_CLOCKS = SlaFigures()
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date  # the local Monday
+    created: int
+    resolved: int
+
+
+@dataclass(frozen=True)
+class AgeBucket:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RequesterRow:
+    department_id: int | None
+    name: str
+    created: int
+    first_response: SlaFigures
+    resolution: SlaFigures
+    satisfaction: SurveyFigures | None
+
+
+@dataclass(frozen=True)
+class LeadDashboard:
+    department: Department
+    since: datetime
+    until: datetime
+    tz: zoneinfo.ZoneInfo
+    now: datetime
+    first_response: SlaFigures
+    resolution: SlaFigures
+    weeks: list[Week]
+    created: int
+    resolved: int
+    resolved_once: int  # created in the period and resolved at least once
+    reopened: int  # of those, reopened at least once
+    backlog: list[AgeBucket]
+    at_risk_now: int
+    breached_now: int
+    by_requesting_department: list[RequesterRow]
+    satisfaction: SurveyStats
+
+    @property
+    def reopen_percent(self) -> float | None:
+        if not self.resolved_once:
+            return None
+        return round(100 * self.reopened / self.resolved_once, 1)
+
+    @property
+    def targets(self) -> list[tuple[str, SlaFigures]]:
+        return [("First response", self.first_response), ("Resolution", self.resolution)]
+
+    @property
+    def open_total(self) -> int:
+        return sum(bucket.count for bucket in self.backlog)
+
+    @property
+    def busiest_week(self) -> int:
+        return max((max(w.created, w.resolved) for w in self.weeks), default=0)
+
+
+def lead_dashboard(
+    *, department: Department, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo,
+    now: datetime,
+) -> LeadDashboard:  # fmt: skip
+    """The department's figures over [since, until); `now` decides the live ones."""
+    created = Ticket.objects.filter(
+        department=department, created_at__gte=since, created_at__lt=until
+    )
+    clocks = _finished_clocks(department=department, since=since, until=until)
+    overall = _sla_figures(clocks, by_requesting_department=False)
+    by_group = _sla_figures(clocks, by_requesting_department=True)
+    weeks = _weeks(department=department, created=created, since=since, until=until, tz=tz)
+    reopen = created.filter(resolved_at__isnull=False).aggregate(
+        resolved_once=Count("pk"), reopened=Count("pk", filter=Q(reopen_count__gt=0))
+    )
+    live = _live(department=department, now=now)
+    volume: dict[int | None, tuple[str | None, int]] = {
+        row["requesting_department"]: (row["requesting_department__name"], row["n"])
+        for row in created.values("requesting_department", "requesting_department__name")
+        .order_by("requesting_department")
+        .annotate(n=Count("pk"))
+    }
+    surveys = survey_stats(
+        department=department, since=since, until=until, by_requesting_department=True
+    )
+    satisfaction = {figures.label: figures for figures in surveys.by_requesting_department}
+    groups = set(volume) | {group for _, group in by_group}
+    names = _names(groups, volume)
+    rows = [
+        RequesterRow(
+            department_id=group,
+            name=names[group],
+            created=volume[group][1] if group in volume else 0,
+            first_response=by_group.get((Kind.FIRST_RESPONSE, group), NO_CLOCKS),
+            resolution=by_group.get((Kind.RESOLUTION, group), NO_CLOCKS),
+            satisfaction=satisfaction.get(names[group]),
+        )
+        for group in groups
+    ]
+    rows.sort(key=lambda row: (-row.created, row.name))
+    return LeadDashboard(
+        department=department,
+        since=since,
+        until=until,
+        tz=tz,
+        now=now,
+        first_response=overall.get((Kind.FIRST_RESPONSE, None), NO_CLOCKS),
+        resolution=overall.get((Kind.RESOLUTION, None), NO_CLOCKS),
+        weeks=weeks,
+        created=sum(w.created for w in weeks),
+        resolved=sum(w.resolved for w in weeks),
+        resolved_once=reopen["resolved_once"],
+        reopened=reopen["reopened"],
+        backlog=live["backlog"],
+        at_risk_now=live["at_risk"],
+        breached_now=live["breached"],
+        by_requesting_department=rows,
+        satisfaction=surveys,
+    )
+
+
+def _finished_clocks(
+    *, department: Department, since: datetime, until: datetime
+) -> QuerySet[SlaClock]:
+    """The department's first-response and resolution clocks that finished in the period:
+    met in it, or stopped in it after breaching."""
+    met = Q(state=State.MET, met_at__gte=since, met_at__lt=until)
+    stopped_late = Q(
+        state=State.STOPPED, breached_at__isnull=False, stopped_at__gte=since, stopped_at__lt=until
+    )
+    return SlaClock.objects.filter(met | stopped_late, department=department, kind__in=KINDS)
+
+
+def _sla_figures(
+    clocks: QuerySet[SlaClock], *, by_requesting_department: bool
+) -> dict[tuple[str, int | None], SlaFigures]:
+    """(kind, requesting department id) -> figures; the id is None for every clock
+    without the breakdown (and for tickets without a requesting department with it).
+    Two queries: the counts, then the business-time percentiles."""
+    group_by = ["kind"] + (["ticket__requesting_department"] if by_requesting_department else [])
+    rows = (
+        clocks.values(*group_by)
+        .order_by(*group_by)
+        .annotate(
+            finished=Count("pk"),
+            met=Count("pk", filter=Q(state=State.MET, breached_at__isnull=True)),
+            breached=Count("pk", filter=Q(breached_at__isnull=False)),
+        )
+    )
+    percentiles = _met_percentiles(clocks, by_requesting_department=by_requesting_department)
+    result = {}
+    for row in cast(list[dict[str, Any]], list(rows)):
+        key = (row["kind"], row.get("ticket__requesting_department"))
+        median, p90 = percentiles.get(key, (None, None))
+        result[key] = SlaFigures(
+            finished=row["finished"],
+            met=row["met"],
+            breached=row["breached"],
+            median_seconds=median,
+            p90_seconds=p90,
+        )
+    return result
+
+
+def _met_percentiles(
+    clocks: QuerySet[SlaClock], *, by_requesting_department: bool
+) -> dict[tuple[str, int | None], tuple[int, int]]:
+    """(kind, group) -> (median, p90) business seconds of the met clocks, nearest rank.
+
+    Ranked by a window function and picked by an outer GROUP BY, so the database returns
+    one row per group whatever the number of clocks (SQLite and PostgreSQL alike): rank r
+    of n is at or past the p-th percentile when 100 r >= p n, and the percentile is the
+    smallest such value.
+    """
+    group = "ticket__requesting_department_id" if by_requesting_department else "kind"
+    inner = (
+        clocks.filter(state=State.MET)
+        .annotate(group=F(group))
+        .values("kind", "group", "consumed_seconds")
+    )
+    sql, params = inner.query.sql_with_params()
+    quote = connection.ops.quote_name
+    seconds, kind, grp = quote("consumed_seconds"), quote("kind"), quote("group")
+    outer = f"""
+        SELECT {kind}, {grp}, MIN(CASE WHEN 100 * rn >= 50 * n THEN {seconds} END),
+               MIN(CASE WHEN 100 * rn >= 90 * n THEN {seconds} END)
+        FROM (
+            SELECT {kind}, {grp}, {seconds},
+                   ROW_NUMBER() OVER (PARTITION BY {kind}, {grp} ORDER BY {seconds}) AS rn,
+                   COUNT(*) OVER (PARTITION BY {kind}, {grp}) AS n
+            FROM ({sql}) met
+        ) ranked
+        GROUP BY {kind}, {grp}
+    """  # noqa: S608 (only quoted identifiers are interpolated; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        rows = cursor.fetchall()
+    return {
+        (row_kind, row_group if by_requesting_department else None): (median, p90)
+        for row_kind, row_group, median, p90 in rows
+    }
+
+
+def _weeks(
+    *, department: Department, created: QuerySet[Ticket], since: datetime, until: datetime,
+    tz: zoneinfo.ZoneInfo,
+) -> list[Week]:  # fmt: skip
+    """Created and resolved per local week (Monday), every week of the period listed."""
+    created_rows = (
+        created.annotate(week=TruncWeek("created_at", tzinfo=tz))
+        .values("week")
+        .order_by("week")
+        .annotate(n=Count("pk"))
+    )
+    resolved_rows = (
+        Ticket.objects.filter(
+            department=department,
+            resolved_at__gte=since,
+            resolved_at__lt=until,
+            status__in=(Ticket.Status.RESOLVED, Ticket.Status.CLOSED),
+        )
+        .annotate(week=TruncWeek("resolved_at", tzinfo=tz))
+        .values("week")
+        .order_by("week")
+        .annotate(n=Count("pk"))
+    )
+    made = {_local_date(row["week"], tz): row["n"] for row in created_rows}
+    resolved = {_local_date(row["week"], tz): row["n"] for row in resolved_rows}
+    first = since.astimezone(tz).date()
+    monday = first - timedelta(days=first.weekday())
+    last = (until - timedelta(microseconds=1)).astimezone(tz).date()
+    weeks = []
+    while monday <= last:
+        weeks.append(Week(monday, made.get(monday, 0), resolved.get(monday, 0)))
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _local_date(value: datetime | date, tz: zoneinfo.ZoneInfo) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(tz).date() if value.tzinfo else value.date()
+    return value
+
+
+def _live(*, department: Department, now: datetime) -> dict[str, Any]:
+    """Open backlog by age, and the tickets at risk or breached now (the queue's filters,
+    over the partial index ticket_dept_sla_due)."""
+    ages = {
+        f"b{i}": Count(
+            "pk",
+            filter=Q(created_at__lte=now - low)
+            & (Q(created_at__gt=now - high) if high is not None else Q()),
+        )
+        for i, (_, low, high) in enumerate(AGE_BUCKETS)
+    }
+    counts = Ticket.objects.filter(
+        department=department, status__in=Ticket.OPEN_STATUSES
+    ).aggregate(**ages)
+    sla = Ticket.objects.filter(department=department, sla_due_at__isnull=False).aggregate(
+        breached=Count("pk", filter=Q(sla_due_at__lte=now)),
+        at_risk=Count("pk", filter=Q(sla_at_risk_at__lte=now, sla_due_at__gt=now)),
+    )
+    return {
+        "backlog": [
+            AgeBucket(label, counts[f"b{i}"]) for i, (label, _, _) in enumerate(AGE_BUCKETS)
+        ],
+        "breached": sla["breached"],
+        "at_risk": sla["at_risk"],
+    }
+
+
+def _names(
+    groups: set[int | None], volume: dict[int | None, tuple[str | None, int]]
+) -> dict[int | None, str]:
+    """Requesting departments' names: from the volume rows, else one query for the rest."""
+    names = {group: name or NO_DEPARTMENT for group, (name, _) in volume.items()}
+    missing = [g for g in groups if g not in names and g is not None]
+    if missing:
+        names |= dict(Department.objects.filter(pk__in=missing).values_list("pk", "name"))
+    names[None] = NO_DEPARTMENT
+    return names

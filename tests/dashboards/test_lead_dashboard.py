@@ -1,0 +1,305 @@
+"""The lead dashboard's figures, each against a hand count on a small fixed history.
+
+IT works Monday to Friday 09:00-17:00 in Berlin (UTC+1 until 29 March 2026), first
+response within 1 business hour, resolution within 8. Everything is filed and worked
+through the ticket services at frozen instants. The period is 2-15 March 2026, local.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from dashboards.selectors import dashboard_period, department_time_zone, lead_dashboard
+from slas.models import SlaClock
+from surveys.models import SurveyInvitation, SurveyResponse
+from tests.factories import RequestTypeFactory, UserFactory, agent_of
+from tickets import services
+from tickets.models import Ticket
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+Status = Ticket.Status
+FIRST_DAY, LAST_DAY = date(2026, 3, 2), date(2026, 3, 15)
+NOW = datetime(2026, 3, 16, 12, 0, tzinfo=BERLIN)  # Monday after the period
+MIN, HOUR = 60, 3600
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
+
+
+class Desk:
+    """Files and works IT tickets at given local instants."""
+
+    def __init__(self, request_type, agent):
+        self.request_type = request_type
+        self.agent = agent
+
+    def file(self, requester, when: datetime) -> Ticket:
+        with time_machine.travel(when, tick=False):
+            return services.ticket_create(
+                created_by=requester,
+                request_type=self.request_type,
+                title="Laptop",
+                description="Help.",
+                now=when,
+            )
+
+    def reply(self, ticket: Ticket, when: datetime) -> Ticket:
+        with time_machine.travel(when, tick=False):
+            services.comment_add(ticket=ticket, author=self.agent, body="On it.", now=when)
+        return Ticket.objects.get(pk=ticket.pk)
+
+    def move(self, ticket: Ticket, status: str, when: datetime, actor=None) -> Ticket:
+        with time_machine.travel(when, tick=False):
+            return services.ticket_transition(
+                ticket=ticket, actor=actor or self.agent, to_status=status, now=when
+            )
+
+    def work(self, requester, filed, replied=None, resolved=None) -> Ticket:
+        ticket = self.file(requester, filed)
+        if replied:
+            ticket = self.reply(ticket, replied)
+        if resolved:
+            ticket = self.move(ticket, Status.RESOLVED, resolved)
+        return ticket
+
+
+@pytest.fixture
+def berlin_it(it, make_calendar, make_policy):
+    make_calendar("Berlin office", "Europe/Berlin", department=it)
+    make_policy(it, first_response_minutes=60, resolution_minutes=8 * 60)
+    return it
+
+
+@pytest.fixture
+def desk(berlin_it):
+    return Desk(RequestTypeFactory(department=berlin_it, name="Laptop"), agent_of(berlin_it))
+
+
+@pytest.fixture
+def history(desk, requester, hr):
+    """Business seconds in the comments: first response / resolution."""
+    hr_person = UserFactory(username="hilda", home_department=hr)
+    nobody = UserFactory(username="nomad", home_department=None)
+    t = {}
+    # Week of 2 March.
+    t["A"] = desk.work(requester, at(2, 9), at(2, 9, 30), at(2, 13))  # 30 min / 4 h
+    t["B"] = desk.work(requester, at(2, 16, 30), at(3, 9, 15), at(3, 10, 30))  # 45 min / 2 h
+    t["C"] = desk.work(requester, at(3, 10), at(3, 12), at(3, 14))  # 2 h, breached / 4 h
+    t["D"] = desk.work(hr_person, at(4, 9), at(4, 9, 10), at(5, 12))  # 10 min / 11 h breached
+    t["E"] = desk.work(requester, at(4, 11), at(4, 11, 20), at(4, 12))  # 20 min / 1 h ...
+    desk.move(t["E"], Status.OPEN, at(5, 9), actor=requester)  # ... reopened ...
+    t["E"] = desk.move(t["E"], Status.RESOLVED, at(5, 10))  # ... 1 h more: 2 h
+    # Filed on Friday before the period, answered and resolved at 00:30 on the first day
+    # (still Sunday in UTC): 30 min / 30 min, inside the period.
+    t["M"] = desk.work(requester, at(27, 16, 30, month=2), at(2, 0, 30), at(2, 0, 30))
+    # Filed at 00:30 on the first day (Sunday 23:30 UTC): in the period; left open.
+    t["H1"] = desk.file(nobody, at(2, 0, 30))
+    # Week of 9 March.
+    t["F"] = desk.work(requester, at(9, 10), at(9, 10, 5), at(10, 9, 30))  # 5 min / 7.5 h
+    t["G"] = desk.file(hr_person, at(10, 9))  # never answered
+    t["I"] = desk.file(requester, at(14, 10))  # a Saturday; open
+    # Outside the period: long ago, and on the day we look.
+    t["J"] = desk.file(requester, at(6, 10, month=2))
+    t["K"] = desk.file(requester, at(16, 11, 10))  # at risk at 11:55, due 12:10
+    t["L"] = desk.file(requester, at(16, 11, 50))  # at risk at 12:35
+    return t
+
+
+@pytest.fixture
+def board(berlin_it, history):
+    tz = department_time_zone(berlin_it)
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=tz)
+    return lead_dashboard(department=berlin_it, since=since, until=until, tz=tz, now=NOW)
+
+
+def test_the_period_is_whole_local_days():
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    assert since == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    assert until == datetime(2026, 3, 15, 23, 0, tzinfo=UTC)
+    # Across the change to summer time (29 March) the last day has 23 hours.
+    since, until = dashboard_period(
+        first_day=date(2026, 3, 29), last_day=date(2026, 3, 29), tz=BERLIN
+    )
+    assert (since, until - since) == (datetime(2026, 3, 28, 23, 0, tzinfo=UTC), timedelta(hours=23))
+
+
+def test_department_without_calendar_counts_in_utc(hr):
+    assert department_time_zone(hr) == zoneinfo.ZoneInfo("UTC")
+
+
+def test_first_response_compliance_and_business_times(board, history):
+    # Met in the period: A 30, B 45, C 120 (breached), D 10, E 20, F 5, M 30 minutes.
+    assert SlaClock.objects.get(ticket=history["B"], kind="first_response").consumed_seconds == (
+        45 * MIN
+    )  # 16:30-17:00 Monday and 09:00-09:15 Tuesday: business time, not 16 h 45 min
+    f = board.first_response
+    assert (f.finished, f.met, f.breached, f.percent_met) == (7, 6, 1, 85.7)
+    # Sorted: 5, 10, 20, 30, 30, 45, 120 min. Rank ceil(3.5) = 4, ceil(6.3) = 7.
+    assert (f.median_seconds, f.p90_seconds) == (30 * MIN, 120 * MIN)
+
+
+def test_resolution_compliance_and_business_times(board):
+    # Met: A 4 h, B 2 h, C 4 h, D 11 h (breached), E 2 h (1 h + 1 h after reopening),
+    # F 7.5 h, M 30 min.
+    r = board.resolution
+    assert (r.finished, r.met, r.breached, r.percent_met) == (7, 6, 1, 85.7)
+    # Sorted: 0.5, 2, 2, 4, 4, 7.5, 11 h.
+    assert (r.median_seconds, r.p90_seconds) == (4 * HOUR, 11 * HOUR)
+
+
+def test_volume_per_local_week(board):
+    weeks = [(w.start, w.created, w.resolved) for w in board.weeks]
+    assert weeks == [
+        # Created A B C D E H1 (H1 at 00:30 local, still Sunday in UTC); resolved A B C D
+        # E M (M at 00:30 local).
+        (date(2026, 3, 2), 6, 6),
+        (date(2026, 3, 9), 3, 1),  # created F G I; resolved F
+    ]
+    assert (board.created, board.resolved) == (9, 7)
+
+
+def test_reopen_rate(board):
+    # Created in the period and resolved at least once: A B C D E F; reopened: E.
+    assert (board.resolved_once, board.reopened, board.reopen_percent) == (6, 1, 16.7)
+
+
+def test_open_backlog_by_age_and_live_sla(board):
+    # Open at Monday 16 March 12:00: K L (under a day), I (2 days), G (6 days),
+    # H1 (14 days), J (38 days).
+    assert [(b.label, b.count) for b in board.backlog] == [
+        ("Under 1 day", 2),
+        ("1 to 3 days", 1),
+        ("3 to 7 days", 1),
+        ("7 to 30 days", 1),
+        ("Over 30 days", 1),
+    ]
+    assert board.open_total == 6
+    # G H1 I J are past their first-response deadline; K is past 75 % of it; L is not.
+    assert (board.breached_now, board.at_risk_now) == (4, 1)
+
+
+def test_breakdown_by_requesting_department(board, requester, hr):
+    rows = {row.name: row for row in board.by_requesting_department}
+    assert [row.name for row in board.by_requesting_department] == [
+        "Sales",
+        "Human Resources",
+        "No department",
+    ]
+    sales = rows["Sales"]
+    assert sales.department_id == requester.home_department_id
+    assert sales.created == 6  # A B C E F I (M, J, K, L are outside)
+    assert (sales.first_response.finished, sales.first_response.percent_met) == (6, 83.3)
+    assert (sales.resolution.finished, sales.resolution.percent_met) == (6, 100.0)
+    # 0.5, 2, 2, 4, 4, 7.5 h: rank 3.
+    assert sales.resolution.median_seconds == 2 * HOUR
+    hr_row = rows["Human Resources"]
+    assert (hr_row.department_id, hr_row.created) == (hr.pk, 2)  # D G
+    assert (hr_row.resolution.percent_met, hr_row.resolution.breached) == (0.0, 1)
+    assert hr_row.resolution.median_seconds == 11 * HOUR
+    nobody = rows["No department"]
+    assert (nobody.department_id, nobody.created) == (None, 1)  # H1
+    assert nobody.resolution.finished == 0 and nobody.resolution.percent_met is None
+
+
+def test_period_edges_are_local_not_utc(berlin_it, history):
+    """The same data read with UTC days: H1 and M fall out of the first day."""
+    utc = zoneinfo.ZoneInfo("UTC")
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
+    board = lead_dashboard(department=berlin_it, since=since, until=until, tz=utc, now=NOW)
+    assert board.created == 8
+    assert board.first_response.finished == 6
+
+
+def test_stopped_clocks_count_only_when_breached(berlin_it, desk, requester):
+    # Cancelled before work started, within its first hour: neither met nor missed.
+    early = desk.file(requester, at(2, 9))
+    desk.move(early, Status.CANCELLED, at(2, 9, 30))
+    # Cancelled after its first response was due: a breach.
+    late = desk.file(requester, at(2, 9))
+    desk.move(late, Status.CANCELLED, at(2, 11))
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
+    f = board.first_response
+    assert (f.finished, f.met, f.breached, f.percent_met) == (1, 0, 1, 0.0)
+    assert (f.median_seconds, f.p90_seconds) == (None, None)  # nothing was met
+
+
+def test_percentiles_are_nearest_rank_per_group(hr, sales, make_policy):
+    """Round the clock (no calendar): business time is wall time. First responses after
+    1..10 minutes from Sales, and 7 and 3 minutes from HR's own people."""
+    make_policy(hr, first_response_minutes=60, resolution_minutes=600)
+    desk = Desk(RequestTypeFactory(department=hr), agent_of(hr))
+    seller = UserFactory(username="sam", home_department=sales)
+    own = UserFactory(username="olga", home_department=hr)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for minutes in [4, 9, 1, 10, 2, 8, 3, 7, 5, 6]:
+        desk.work(seller, start, start + timedelta(minutes=minutes))
+    for minutes in [7, 3]:
+        desk.work(own, start, start + timedelta(minutes=minutes))
+    utc = zoneinfo.ZoneInfo("UTC")
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
+    board = lead_dashboard(department=hr, since=since, until=until, tz=utc, now=NOW)
+    # All 12: 1 2 3 3 4 5 6 7 7 8 9 10; rank 6 and ceil(10.8) = 11.
+    assert (board.first_response.median_seconds, board.first_response.p90_seconds) == (
+        5 * MIN,
+        9 * MIN,
+    )
+    rows = {row.name: row.first_response for row in board.by_requesting_department}
+    # Sales: 1..10, rank 5 and 9. HR: 3 7, rank 1 and 2.
+    assert (rows["Sales"].median_seconds, rows["Sales"].p90_seconds) == (5 * MIN, 9 * MIN)
+    assert (rows["Human Resources"].median_seconds, rows["Human Resources"].p90_seconds) == (
+        3 * MIN,
+        7 * MIN,
+    )
+
+
+def test_figures_take_a_fixed_number_of_queries(berlin_it, history, django_assert_num_queries):
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    # SLA counts 2, percentiles 2, weeks 2, reopen 1, live 2, volume 1, surveys 4 (one
+    # more, for names, when a requesting department has clocks but no new tickets).
+    with django_assert_num_queries(13):
+        lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
+
+
+def test_satisfaction_per_requesting_department_comes_from_the_surveys(
+    berlin_it, desk, requester, hr
+):
+    """Scores as surveys.stats gives them (invitations made directly: only read here)."""
+    hr_person = UserFactory(username="hilda", home_department=hr)
+    sales_ticket = desk.file(requester, at(2, 9))
+    hr_ticket = desk.file(hr_person, at(2, 9))
+    sent = at(3, 9)
+    for number, (ticket, score) in enumerate(
+        [(sales_ticket, 5), (sales_ticket, 4), (sales_ticket, None), (hr_ticket, 2)], start=1
+    ):
+        invitation = SurveyInvitation.objects.create(
+            ticket=ticket,
+            resolution=number,
+            department=berlin_it,
+            requesting_department=ticket.requesting_department,
+            requester=ticket.requester,
+            token_seed=str(number),
+            token_hash=f"{number:064d}",
+            created_at=sent,
+            send_at=sent,
+            expires_at=sent + timedelta(days=14),
+            answered_at=sent if score else None,
+        )
+        if score:
+            SurveyResponse.objects.create(invitation=invitation, score=score, created_at=sent)
+    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
+    rows = {row.name: row.satisfaction for row in board.by_requesting_department}
+    sales, hr_figures = rows["Sales"], rows["Human Resources"]
+    assert sales is not None and hr_figures is not None
+    assert (sales.invited, sales.responses, sales.csat_average) == (3, 2, 4.5)
+    assert (hr_figures.invited, hr_figures.responses, hr_figures.csat_average) == (1, 1, 2.0)
+    assert (board.satisfaction.overall.responses, board.satisfaction.overall.csat_average) == (
+        3,
+        3.67,
+    )

@@ -1,0 +1,109 @@
+"""The lead dashboard page: who may open it, its period form, what it shows, its cost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from tests.factories import TicketFactory, lead_of
+
+NOW = datetime(2026, 3, 16, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def url(code="IT", **query):
+    return reverse("lead_dashboard", args=[code]) + (
+        "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+    )
+
+
+def test_lead_sees_the_dashboard_of_the_last_30_days(client, it_lead, it_type, requester):
+    TicketFactory(request_type=it_type, created_by=requester, now=NOW)
+    client.force_login(it_lead)
+    response = client.get(url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "IT dashboard" in html
+    assert 'value="2026-02-15"' in html and 'value="2026-03-16"' in html  # 30 days, UTC
+    board = response.context["board"]
+    assert board.created == 1
+    # The breakdown row links to the queue filtered by the requesting department.
+    sales_id = requester.home_department_id
+    assert f"?status=&amp;requesting_department={sales_id}" in html
+    assert "?status=active&amp;sla=breached&amp;sort=due" in html
+
+
+def test_superuser_sees_any_department(client, superuser, hr):
+    client.force_login(superuser)
+    assert client.get(url("HR")).status_code == 200
+
+
+def test_agent_of_the_department_is_refused(client, it_agent, it):
+    client.force_login(it_agent)
+    assert client.get(url()).status_code == 403
+
+
+def test_lead_of_another_department_is_refused(client, hr, it):
+    client.force_login(lead_of(hr, username="harriet"))
+    assert client.get(url("IT")).status_code == 403
+
+
+def test_unknown_department_is_not_found(client, it_lead):
+    client.force_login(it_lead)
+    assert client.get(url("NOPE")).status_code == 404
+
+
+def test_anonymous_user_is_sent_to_sign_in(client, it):
+    response = client.get(url())
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_chosen_period(client, it_lead):
+    client.force_login(it_lead)
+    response = client.get(url(first_day="2026-03-02", last_day="2026-03-08"))
+    assert response.status_code == 200
+    board = response.context["board"]
+    assert (board.since, board.until) == (
+        datetime(2026, 3, 2, tzinfo=UTC),
+        datetime(2026, 3, 9, tzinfo=UTC),
+    )
+    assert len(board.weeks) == 1
+
+
+def test_reversed_period_is_refused_with_the_default_shown(client, it_lead):
+    client.force_login(it_lead)
+    response = client.get(url(first_day="2026-03-08", last_day="2026-03-02"))
+    assert response.status_code == 400
+    assert "The period ends before it starts." in response.content.decode()
+    assert response.context["board"].since == datetime(2026, 2, 15, tzinfo=UTC)
+
+
+def test_nav_links_leads_to_their_dashboard(client, it_lead, it_agent):
+    client.force_login(it_lead)
+    assert reverse("dashboard") in client.get(reverse("my_requests")).content.decode()
+    response = client.get(reverse("dashboard"))
+    assert response.url == url("IT")
+    client.force_login(it_agent)
+    assert 'href="/dashboard/"' not in client.get(reverse("my_requests")).content.decode()
+    assert client.get(reverse("dashboard")).url == reverse("home")
+
+
+def test_page_query_count_is_fixed(client, it_lead, it_type, requester, django_assert_num_queries):
+    for _ in range(3):
+        TicketFactory(request_type=it_type, created_by=requester, now=NOW)
+    client.force_login(it_lead)
+    client.get(url())  # warm the session
+    # Session, user, memberships (lead check, cached for the nav), department; the 13
+    # figures; the department tabs.
+    with django_assert_num_queries(18):
+        response = client.get(url())
+    assert response.status_code == 200
