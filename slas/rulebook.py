@@ -55,8 +55,11 @@ class RuleSpec:
 class RuleBook:
     def __init__(self, rules: list[RuleSpec]) -> None:
         self._by_department: dict[tuple[int, str], list[RuleSpec]] = defaultdict(list)
+        self._narrowing: set[int] = set()
         for rule in sorted(rules, key=lambda r: (r.level, r.id)):
             self._by_department[(rule.department_id, rule.trigger)].append(rule)
+            if rule.request_type_ids or rule.priorities or rule.requesting_department_ids:
+                self._narrowing.add(rule.department_id)
 
     @classmethod
     def load(cls) -> RuleBook:
@@ -106,6 +109,11 @@ class RuleBook:
                 requesting_department_id=requesting_department_id,
             )
         ]
+
+    def narrows(self, department_id: int) -> bool:
+        """Whether any of the department's rules is narrowed by request type, priority or
+        requesting department (so matching needs those facts of the ticket)."""
+        return department_id in self._narrowing
 
     def idle_seconds(self, department_id: int) -> list[int]:
         """The distinct “no update” durations the department watches, shortest first."""

@@ -32,6 +32,7 @@ from slas.rulebook import RuleBook
 from slas.services import calendars_for, pending_checks
 from tickets.models import Ticket
 
+UNNARROWED = (0, 0, None)  # ticket facts no rule of the department looks at
 BATCH_SIZE = 1000
 Trigger = SlaEvent.Kind
 
@@ -97,9 +98,26 @@ def due_clocks(*, now: datetime, limit: int) -> QuerySet[SlaClock, tuple[Any, ..
         .values_list(
             "pk", "ticket_id", "department_id", "kind", "target_seconds", "consumed_seconds",
             "running_since", "warning_percents", "warned_percent", "breached_at",
-            "ticket__request_type_id", "ticket__priority", "ticket__requesting_department_id",
         )[:limit]
     )  # fmt: skip
+
+
+def _ticket_facts(
+    rules: RuleBook, rows: list[tuple[Any, ...]]
+) -> dict[int, tuple[int, int, int | None]]:
+    """(request type, priority, requesting department) of the claimed clocks' tickets, for
+    rules narrowed by them; read only for departments that have such rules. Unneeded, the
+    join costs a random read of a ticket row per clock (measured: the larger part of a
+    sweep's page reads at 1,000,000 open tickets)."""
+    ticket_ids = [row[1] for row in rows if rules.narrows(row[2])]
+    if not ticket_ids:
+        return {}
+    return {
+        pk: (request_type_id, priority, requesting_id)
+        for pk, request_type_id, priority, requesting_id in Ticket.objects.filter(
+            pk__in=ticket_ids
+        ).values_list("pk", "request_type_id", "priority", "requesting_department_id")
+    }
 
 
 def due_idle_timers(*, now: datetime, limit: int) -> QuerySet[IdleTimer, tuple[Any, ...]]:
@@ -123,10 +141,11 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
         if not rows:
             return 0, 0
         calendars = calendars_for(row[2] for row in rows)
+        facts_of = _ticket_facts(batch.rules, rows)
         updates: list[tuple[Any, ...]] = []
         for (
             pk, ticket_id, department_id, kind, target, used, running_since,
-            warning_percents, warned, breached_at, request_type_id, priority, requesting_id,
+            warning_percents, warned, breached_at,
         ) in rows:  # fmt: skip
             calendar = calendars[department_id]
             if running_since is None or not calendar.has_working_time:
@@ -142,7 +161,7 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
                 calendar=calendar,
                 until=now,
             )
-            facts = TicketFacts(ticket_id, department_id, request_type_id, priority, requesting_id)
+            facts = TicketFacts(ticket_id, department_id, *facts_of.get(ticket_id, UNNARROWED))
             due, next_check = due_clock_events(
                 checks, now=now, clock_id=pk, clock_kind=kind, facts=facts, rules=batch.rules
             )
