@@ -32,15 +32,24 @@ from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.http import Http404
 
 from accounts.models import User
 from slas.models import SlaClock
-from surveys.stats import SurveyFigures, SurveyStats, survey_stats
+from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
+from surveys.stats import (
+    DEFAULT_MIN_GROUP_SIZE,
+    SURVEY_AGGREGATES,
+    SurveyFigures,
+    SurveyStats,
+    hide_small_groups,
+    survey_figures,
+    survey_stats,
+)
 from tickets.models import Department, Ticket
-from tickets.selectors import user_lead_department_ids
+from tickets.selectors import departments_for_agent, is_agent, user_lead_department_ids
 
 Kind = SlaClock.Kind
 State = SlaClock.State
@@ -397,3 +406,253 @@ def _names(
         names |= dict(Department.objects.filter(pk__in=missing).values_list("pk", "name"))
     names[None] = NO_DEPARTMENT
     return names
+
+
+# --- Satisfaction on the lead dashboard ----------------------------------------------------
+
+RECENT_COMMENTS = 10
+
+
+@dataclass(frozen=True)
+class SatisfactionWeek:
+    start: date  # the local Monday
+    figures: SurveyFigures  # hidden when too few answers in an anonymous survey
+
+
+@dataclass(frozen=True)
+class RecentComment:
+    """A comment as the lead may see it: `reference` and `requester` are None when the
+    survey was anonymous (the department's setting, or the invitation's promise)."""
+
+    answered_at: datetime
+    score: int
+    comment: str
+    reference: str | None
+    requester: str | None
+    requesting_department: str | None
+
+
+@dataclass(frozen=True)
+class LeadSatisfaction:
+    stats: SurveyStats
+    weeks: list[SatisfactionWeek]
+    comments: list[RecentComment]
+    # Nothing at all is shown when the period's answers are too few to stay anonymous.
+    comments_withheld: bool
+    open_follow_ups: int
+
+    @property
+    def distribution(self) -> list[tuple[int, int, int]]:
+        """(score, responses, percent of the responses), 1 to 5; empty when hidden."""
+        figures = self.stats.overall
+        if figures.distribution is None or not figures.responses:
+            return []
+        return [
+            (score, count, round(100 * count / figures.responses))
+            for score, count in sorted(figures.distribution.items())
+        ]
+
+
+def lead_satisfaction(
+    *, stats: SurveyStats, tz: zoneinfo.ZoneInfo
+) -> LeadSatisfaction:  # fmt: skip
+    """The satisfaction section beside `stats` (surveys.stats over the same period and
+    department): the average per local week, the latest comments and the open low-score
+    follow-ups. Three queries.
+
+    The weeks obey the same anonymity rule as the stats (no week under the minimum group
+    size shows a score, nor can be worked out from the others). Comments count the same
+    invitations (created in the period, not withdrawn); in an anonymous survey they show
+    no requester, request or requesting department, and none at all when the period's
+    answers are under the minimum group size. Follow-ups are the ones open now.
+    """
+    department, since, until = stats.department, stats.since, stats.until
+    limit = stats.min_group_size if stats.anonymous else 0
+    invitations = SurveyInvitation.objects.filter(
+        department=department,
+        created_at__gte=since,
+        created_at__lt=until,
+        withdrawn_at__isnull=True,
+    )
+    rows = cast(
+        list[dict[str, Any]],
+        list(
+            invitations.annotate(week=TruncWeek("created_at", tzinfo=tz))
+            .values("week")
+            .order_by("week")
+            .annotate(**SURVEY_AGGREGATES)
+        ),
+    )
+    by_week = {_local_date(row["week"], tz): row for row in rows}
+    starts = _mondays(since=since, until=until, tz=tz)
+    figures = [
+        survey_figures(start.isoformat(), by_week.get(start) or _NO_ANSWERS) for start in starts
+    ]
+    weeks = [
+        SatisfactionWeek(start, week)
+        for start, week in zip(starts, hide_small_groups(figures, limit), strict=True)
+    ]
+    withheld = stats.overall.hidden
+    comments = [] if withheld else _recent_comments(invitations, anonymous=stats.anonymous)
+    open_follow_ups = FollowUp.objects.filter(department=department, closed_at__isnull=True)
+    return LeadSatisfaction(
+        stats=stats,
+        weeks=weeks,
+        comments=comments,
+        comments_withheld=withheld,
+        open_follow_ups=open_follow_ups.count(),
+    )
+
+
+_NO_ANSWERS: dict[str, Any] = dict.fromkeys(SURVEY_AGGREGATES, 0)
+
+
+def _mondays(*, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo) -> list[date]:
+    first = since.astimezone(tz).date()
+    monday = first - timedelta(days=first.weekday())
+    last = (until - timedelta(microseconds=1)).astimezone(tz).date()
+    mondays = []
+    while monday <= last:
+        mondays.append(monday)
+        monday += timedelta(days=7)
+    return mondays
+
+
+def _recent_comments(
+    invitations: QuerySet[SurveyInvitation], *, anonymous: bool
+) -> list[RecentComment]:
+    responses = (
+        SurveyResponse.objects.filter(invitation__in=invitations)
+        .exclude(comment="")
+        .select_related(
+            "invitation__ticket", "invitation__requester", "invitation__requesting_department"
+        )
+        .order_by("-created_at", "-id")[:RECENT_COMMENTS]
+    )
+    comments = []
+    for response in responses:
+        invitation = response.invitation
+        identified = not (anonymous or invitation.anonymous)
+        requesting = invitation.requesting_department
+        comments.append(
+            RecentComment(
+                answered_at=response.created_at,
+                score=response.score,
+                comment=response.comment,
+                reference=invitation.ticket.reference if identified else None,
+                requester=str(invitation.requester) if identified else None,
+                requesting_department=(
+                    (requesting.name if requesting else NO_DEPARTMENT) if identified else None
+                ),
+            )
+        )
+    return comments
+
+
+# --- The agent's home ------------------------------------------------------------------------
+
+HOME_LIST_SIZE = 25
+RECENT_SATISFACTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class TicketList:
+    """At most HOME_LIST_SIZE open tickets, the soonest to breach first; the counts are
+    of the whole list, shown or not."""
+
+    rows: list[Ticket]
+    total: int
+    at_risk: int
+    breached: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass(frozen=True)
+class MySatisfaction:
+    """Answers in the last 30 days about requests now assigned to the agent (who was
+    assigned at the resolution is not recorded on the survey)."""
+
+    responses: int
+    average: float | None
+    hidden: bool  # anonymous answers, fewer than the minimum group size
+
+
+@dataclass(frozen=True)
+class AgentHome:
+    departments: list[Department]
+    mine: TicketList
+    unassigned: TicketList
+    satisfaction: MySatisfaction
+
+
+def agent_home_access(*, user: User) -> list[Department]:
+    """The departments the user works for (all of them for a superuser); 403 for anyone
+    who works for none."""
+    if not is_agent(user):
+        raise PermissionDenied("The agent's home is for the departments' agents.")
+    return list(departments_for_agent(user=user).order_by("name"))
+
+
+def agent_home(*, user: User, departments: list[Department], now: datetime) -> AgentHome:
+    """The agent's open tickets (in any department) and the unassigned open tickets of
+    `departments`, each soonest deadline first (tickets without a running clock last,
+    then by id), with their at-risk and breached counts; and the agent's recent
+    satisfaction. Four queries, whatever the number of tickets."""
+    open_tickets = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES)
+    mine = Q(assignee=user)
+    unassigned = Q(assignee__isnull=True, department__in=[d.pk for d in departments])
+    at_risk = Q(sla_at_risk_at__lte=now, sla_due_at__gt=now)
+    breached = Q(sla_due_at__lte=now)
+    counts = open_tickets.filter(mine | unassigned).aggregate(
+        mine=Count("pk", filter=mine),
+        mine_at_risk=Count("pk", filter=mine & at_risk),
+        mine_breached=Count("pk", filter=mine & breached),
+        unassigned=Count("pk", filter=unassigned),
+        unassigned_at_risk=Count("pk", filter=unassigned & at_risk),
+        unassigned_breached=Count("pk", filter=unassigned & breached),
+    )
+    order = (F("sla_due_at").asc(nulls_last=True), "id")
+    listed = open_tickets.select_related(
+        "department", "request_type", "requester", "requesting_department"
+    )
+    return AgentHome(
+        departments=departments,
+        mine=TicketList(
+            rows=list(listed.filter(mine).order_by(*order)[:HOME_LIST_SIZE]),
+            total=counts["mine"],
+            at_risk=counts["mine_at_risk"],
+            breached=counts["mine_breached"],
+        ),
+        unassigned=TicketList(
+            rows=list(listed.filter(unassigned).order_by(*order)[:HOME_LIST_SIZE]),
+            total=counts["unassigned"],
+            at_risk=counts["unassigned_at_risk"],
+            breached=counts["unassigned_breached"],
+        ),
+        satisfaction=_my_satisfaction(user=user, now=now),
+    )
+
+
+def _my_satisfaction(*, user: User, now: datetime) -> MySatisfaction:
+    """One query. Hidden when any answer was anonymous and they are fewer than the
+    largest minimum group size among the departments concerned."""
+    figures = SurveyResponse.objects.filter(
+        created_at__gte=now - timedelta(days=RECENT_SATISFACTION_DAYS),
+        created_at__lte=now,
+        invitation__ticket__assignee=user,
+        invitation__withdrawn_at__isnull=True,
+    ).aggregate(
+        responses=Count("pk"),
+        score_sum=Sum("score"),
+        anonymous=Count("pk", filter=Q(invitation__anonymous=True)),
+        min_size=Max("invitation__department__survey_settings__min_group_size"),
+    )
+    responses = figures["responses"]
+    limit = figures["min_size"] or DEFAULT_MIN_GROUP_SIZE
+    if figures["anonymous"] and responses < limit:
+        return MySatisfaction(responses=responses, average=None, hidden=True)
+    average = round(figures["score_sum"] / responses, 2) if responses else None
+    return MySatisfaction(responses=responses, average=average, hidden=False)

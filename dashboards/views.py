@@ -1,16 +1,19 @@
-"""The lead dashboard. Each view: access (selectors), form, one selector call, render."""
+"""The lead dashboard and the agent's home. Each view: access (selectors), form, the
+selector calls, render (or CSV)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from dashboards import selectors
+from dashboards.exports import TABLES, lead_dashboard_csv
 from dashboards.forms import PeriodForm, default_period
+from tickets.selectors import is_agent
 
 
 def _user(request: HttpRequest) -> User:
@@ -20,10 +23,12 @@ def _user(request: HttpRequest) -> User:
 @login_required
 @require_GET
 def dashboard_home(request: HttpRequest) -> HttpResponse:
-    department = selectors.departments_for_lead(user=_user(request)).first()
-    if department is None:
-        return redirect("home")
-    return redirect("lead_dashboard", code=department.code)
+    """Leads to their (first) department's dashboard, other agents to their home."""
+    user = _user(request)
+    department = selectors.departments_for_lead(user=user).first()
+    if department is not None:
+        return redirect("lead_dashboard", code=department.code)
+    return redirect("agent_home" if is_agent(user) else "home")
 
 
 @login_required
@@ -34,7 +39,13 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     tz = selectors.department_time_zone(department)
     now = timezone.now()
     first_day, last_day = default_period(now.astimezone(tz).date())
-    form = PeriodForm(request.GET or None, initial={"first_day": first_day, "last_day": last_day})
+    chosen = "first_day" in request.GET or "last_day" in request.GET
+    form = PeriodForm(
+        request.GET if chosen else None, initial={"first_day": first_day, "last_day": last_day}
+    )
+    csv_table = request.GET.get("table", "") if request.GET.get("format") == "csv" else None
+    if csv_table is not None and csv_table not in TABLES:
+        raise Http404("No such table.")
     status = 200
     if form.is_bound:
         if form.is_valid():
@@ -42,14 +53,41 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
         else:
             status = 400
     since, until = selectors.dashboard_period(first_day=first_day, last_day=last_day, tz=tz)
+    board = selectors.lead_dashboard(
+        department=department, since=since, until=until, tz=tz, now=now
+    )
+    satisfaction = selectors.lead_satisfaction(stats=board.satisfaction, tz=tz)
+    if csv_table is not None:
+        if status != 200:
+            return HttpResponse("Choose a valid period.", status=status, content_type="text/plain")
+        return _csv_response(
+            lead_dashboard_csv(table=csv_table, board=board, satisfaction=satisfaction),
+            filename=f"{department.code}-{csv_table}-{first_day}-{last_day}.csv",
+        )
     context = {
         "department": department,
         "departments": selectors.departments_for_lead(user=user),
         "form": form,
         "first_day": first_day,
         "last_day": last_day,
-        "board": selectors.lead_dashboard(
-            department=department, since=since, until=until, tz=tz, now=now
-        ),
+        "board": board,
+        "satisfaction": satisfaction,
     }
     return render(request, "dashboards/lead.html", context, status=status)
+
+
+def _csv_response(text: str, *, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def agent_home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    departments = selectors.agent_home_access(user=user)
+    now = timezone.now()
+    home = selectors.agent_home(user=user, departments=departments, now=now)
+    context = {"home": home, "now": now, "mine_query": f"assignee={user.pk}"}
+    return render(request, "dashboards/agent_home.html", context)

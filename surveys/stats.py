@@ -55,7 +55,7 @@ class SurveyStats:
     by_requesting_department: list[SurveyFigures]
 
 
-_AGGREGATES: dict[str, Any] = {
+SURVEY_AGGREGATES: dict[str, Any] = {
     "invited": Count("pk"),
     "responses": Count("response"),
     "score_sum": Sum("response__score"),
@@ -88,7 +88,7 @@ def survey_stats(
     # Plain dicts: django-stubs types .values() rows by the grouped fields only.
     by_sla_rows = cast(
         list[dict[str, Any]],
-        list(invitations.values("sla_met").order_by("sla_met").annotate(**_AGGREGATES)),
+        list(invitations.values("sla_met").order_by("sla_met").annotate(**SURVEY_AGGREGATES)),
     )
     anonymous = (settings is not None and settings.anonymous) or any(
         row["anonymous_answers"] for row in by_sla_rows
@@ -97,9 +97,11 @@ def survey_stats(
     limit = min_size if anonymous else 0
 
     total = _sum_rows(by_sla_rows)
-    overall = _hide_small([_figures("All requests", total)], limit, complementary=False)[0]
-    by_sla = _hide_small(
-        [_figures(SLA_LABELS[row["sla_met"]], row) for row in _sla_order(by_sla_rows)], limit
+    overall = hide_small_groups(
+        [survey_figures("All requests", total)], limit, complementary=False
+    )[0]
+    by_sla = hide_small_groups(
+        [survey_figures(SLA_LABELS[row["sla_met"]], row) for row in _sla_order(by_sla_rows)], limit
     )
     by_requester: list[SurveyFigures] = []
     if by_requesting_department:
@@ -108,7 +110,7 @@ def survey_stats(
             list(
                 invitations.values("requesting_department")
                 .order_by("requesting_department")
-                .annotate(**_AGGREGATES)
+                .annotate(**SURVEY_AGGREGATES)
             ),
         )
         names = dict(
@@ -117,9 +119,10 @@ def survey_stats(
             ).values_list("pk", "name")
         )
         figures = [
-            _figures(names.get(row["requesting_department"], "No department"), row) for row in rows
+            survey_figures(names.get(row["requesting_department"], "No department"), row)
+            for row in rows
         ]
-        by_requester = _hide_small(sorted(figures, key=lambda f: f.label), limit)
+        by_requester = hide_small_groups(sorted(figures, key=lambda f: f.label), limit)
     return SurveyStats(
         department=department,
         since=since,
@@ -138,14 +141,14 @@ def _sla_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
-    total = dict.fromkeys(_AGGREGATES, 0)
+    total = dict.fromkeys(SURVEY_AGGREGATES, 0)
     for row in rows:
-        for key in _AGGREGATES:
+        for key in SURVEY_AGGREGATES:
             total[key] += row[key] or 0
     return total
 
 
-def _figures(label: str, row: dict[str, Any]) -> SurveyFigures:
+def survey_figures(label: str, row: dict[str, Any]) -> SurveyFigures:
     invited, responses = row["invited"], row["responses"]
     if not responses:
         return SurveyFigures(
@@ -172,7 +175,7 @@ def _figures(label: str, row: dict[str, Any]) -> SurveyFigures:
     )
 
 
-def _hide_small(
+def hide_small_groups(
     groups: list[SurveyFigures], limit: int, *, complementary: bool = True
 ) -> list[SurveyFigures]:
     """Hide the scores of groups under `limit` responses; with `complementary`, also of

@@ -94,6 +94,11 @@ def test_nav_links_leads_to_their_dashboard(client, it_lead, it_agent):
     assert response.url == url("IT")
     client.force_login(it_agent)
     assert 'href="/dashboard/"' not in client.get(reverse("my_requests")).content.decode()
+    assert client.get(reverse("dashboard")).url == reverse("agent_home")
+
+
+def test_dashboard_sends_people_who_work_nowhere_home(client, requester):
+    client.force_login(requester)
     assert client.get(reverse("dashboard")).url == reverse("home")
 
 
@@ -103,7 +108,8 @@ def test_page_query_count_is_fixed(client, it_lead, it_type, requester, django_a
     client.force_login(it_lead)
     client.get(url())  # warm the session
     # Session, user, memberships (lead check, cached for the nav), department; the 13
-    # figures; the department tabs.
-    with django_assert_num_queries(18):
+    # figures; the satisfaction section's 3 (weekly averages, comments, follow-ups); the
+    # department tabs.
+    with django_assert_num_queries(21):
         response = client.get(url())
     assert response.status_code == 200
