@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 
-from dashboards.selectors import LeadDashboard, LeadSatisfaction
+from dashboards.selectors import BreakdownRow, LeadDashboard, LeadSatisfaction
 
 Cell = str | int | float | None
 Table = tuple[list[str], list[Sequence[Cell]]]
@@ -58,6 +58,29 @@ def _requesting_departments(board: LeadDashboard, satisfaction: LeadSatisfaction
     return header, rows
 
 
+def _breakdown(column: str, rows: list[BreakdownRow]) -> Table:
+    header = [column, "requests", "first_response_percent_met", "resolution_percent_met",
+              "resolution_breached", "median_resolution_seconds"]  # fmt: skip
+    table: list[Sequence[Cell]] = [
+        (row.name, row.created, row.first_response.percent_met, row.resolution.percent_met,
+         row.resolution.breached, row.resolution.median_seconds)
+        for row in rows
+    ]  # fmt: skip
+    return header, table
+
+
+def _request_types(board: LeadDashboard, satisfaction: LeadSatisfaction) -> Table:
+    return _breakdown("request_type", board.by_request_type)
+
+
+def _agents(board: LeadDashboard, satisfaction: LeadSatisfaction) -> Table:
+    return _breakdown("agent", board.by_assignee)
+
+
+def _priorities(board: LeadDashboard, satisfaction: LeadSatisfaction) -> Table:
+    return _breakdown("priority", board.by_priority)
+
+
 def _score_distribution(board: LeadDashboard, satisfaction: LeadSatisfaction) -> Table:
     rows: list[Sequence[Cell]] = [
         (score, count, percent) for score, count, percent in satisfaction.distribution
@@ -89,6 +112,9 @@ TABLES: dict[str, Callable[[LeadDashboard, LeadSatisfaction], Table]] = {
     "backlog": _backlog,
     "weeks": _weeks,
     "requesting_departments": _requesting_departments,
+    "request_types": _request_types,
+    "agents": _agents,
+    "priorities": _priorities,
     "score_distribution": _score_distribution,
     "satisfaction_weeks": _satisfaction_weeks,
     "comments": _comments,

@@ -15,24 +15,30 @@ zone at the edges; see `dashboard_period`):
   the share reopened at least once.
 - Backlog by age, at risk now, breached now: the open tickets now, whatever the period.
   Age is wall-clock time since filing.
-- By requesting department: volume = tickets created in the period; SLA and median as
-  above; satisfaction from surveys.stats (invitations created in the period).
+- Breakdowns by requesting department, request type, assignee ("Unassigned") and
+  priority, each ticket in its group as it is now: volume = tickets created in the
+  period; SLA and median as above; by requesting department also satisfaction from
+  surveys.stats (invitations created in the period).
 
-Every figure is aggregated by the database: a fixed number of queries (about a dozen,
-four of them the survey figures) whatever the number of tickets. Access is the caller's
+Every figure is aggregated by the database: a fixed number of queries (eleven, four of
+them the survey figures) whatever the number of tickets. The breakdowns share the
+overall figures' queries: the counts are grouped by every dimension at once and added
+up per group in Python (the rows are the distinct combinations, not the tickets), the
+percentiles come from one UNION ALL over the dimensions. Access is the caller's
 to check (`department_access_for_lead`).
 """
 
 from __future__ import annotations
 
 import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncWeek
 from django.http import Http404
 
@@ -48,7 +54,7 @@ from surveys.stats import (
     survey_figures,
     survey_stats,
 )
-from tickets.models import Department, Ticket
+from tickets.models import Department, Priority, Ticket
 from tickets.selectors import departments_for_agent, is_agent, user_lead_department_ids
 
 Kind = SlaClock.Kind
@@ -137,13 +143,18 @@ class AgeBucket:
 
 
 @dataclass(frozen=True)
-class RequesterRow:
-    department_id: int | None
+class BreakdownRow:
+    """One group of a breakdown. `key` is the group's value of the ticket column (an id,
+    or the priority); None for the tickets without one."""
+
+    key: int | None
     name: str
     created: int
     first_response: SlaFigures
     resolution: SlaFigures
-    satisfaction: SurveyFigures | None
+    # The queue's filter for the group ("request_type=3"); None when it has none.
+    queue_query: str | None = None
+    satisfaction: SurveyFigures | None = None  # by requesting department only
 
 
 @dataclass(frozen=True)
@@ -163,7 +174,10 @@ class LeadDashboard:
     backlog: list[AgeBucket]
     at_risk_now: int
     breached_now: int
-    by_requesting_department: list[RequesterRow]
+    by_requesting_department: list[BreakdownRow]
+    by_request_type: list[BreakdownRow]
+    by_assignee: list[BreakdownRow]
+    by_priority: list[BreakdownRow]
     satisfaction: SurveyStats
 
     @property
@@ -194,45 +208,31 @@ def lead_dashboard(
         department=department, created_at__gte=since, created_at__lt=until
     )
     clocks = _finished_clocks(department=department, since=since, until=until)
-    overall = _sla_figures(clocks, by_requesting_department=False)
-    by_group = _sla_figures(clocks, by_requesting_department=True)
+    sla, names = _sla_figures(clocks)
+    volume = _volume(created, names)
     weeks = _weeks(department=department, created=created, since=since, until=until, tz=tz)
     reopen = created.filter(resolved_at__isnull=False).aggregate(
         resolved_once=Count("pk"), reopened=Count("pk", filter=Q(reopen_count__gt=0))
     )
     live = _live(department=department, now=now)
-    volume: dict[int | None, tuple[str | None, int]] = {
-        row["requesting_department"]: (row["requesting_department__name"], row["n"])
-        for row in created.values("requesting_department", "requesting_department__name")
-        .order_by("requesting_department")
-        .annotate(n=Count("pk"))
-    }
     surveys = survey_stats(
         department=department, since=since, until=until, by_requesting_department=True
     )
     satisfaction = {figures.label: figures for figures in surveys.by_requesting_department}
-    groups = set(volume) | {group for _, group in by_group}
-    names = _names(groups, volume)
-    rows = [
-        RequesterRow(
-            department_id=group,
-            name=names[group],
-            created=volume[group][1] if group in volume else 0,
-            first_response=by_group.get((Kind.FIRST_RESPONSE, group), NO_CLOCKS),
-            resolution=by_group.get((Kind.RESOLUTION, group), NO_CLOCKS),
-            satisfaction=satisfaction.get(names[group]),
+    breakdowns = {
+        dimension.field: _breakdown(
+            dimension, volume=volume, sla=sla, names=names, satisfaction=satisfaction
         )
-        for group in groups
-    ]
-    rows.sort(key=lambda row: (-row.created, row.name))
+        for dimension in DIMENSIONS
+    }
     return LeadDashboard(
         department=department,
         since=since,
         until=until,
         tz=tz,
         now=now,
-        first_response=overall.get((Kind.FIRST_RESPONSE, None), NO_CLOCKS),
-        resolution=overall.get((Kind.RESOLUTION, None), NO_CLOCKS),
+        first_response=sla.get((Kind.FIRST_RESPONSE, ALL), NO_CLOCKS),
+        resolution=sla.get((Kind.RESOLUTION, ALL), NO_CLOCKS),
         weeks=weeks,
         created=sum(w.created for w in weeks),
         resolved=sum(w.resolved for w in weeks),
@@ -241,7 +241,10 @@ def lead_dashboard(
         backlog=live["backlog"],
         at_risk_now=live["at_risk"],
         breached_now=live["breached"],
-        by_requesting_department=rows,
+        by_requesting_department=breakdowns["requesting_department"],
+        by_request_type=breakdowns["request_type"],
+        by_assignee=breakdowns["assignee"],
+        by_priority=breakdowns["priority"],
         satisfaction=surveys,
     )
 
@@ -258,74 +261,186 @@ def _finished_clocks(
     return SlaClock.objects.filter(met | stopped_late, department=department, kind__in=KINDS)
 
 
+# --- The breakdowns -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A breakdown: the tickets grouped by one of their columns, as it is now (a ticket
+    reassigned after its resolution counts for its current assignee)."""
+
+    field: str  # the Ticket column
+    columns: tuple[str, ...]  # the related row's columns the group's name is made of
+    no_group: str  # the name of the tickets without one
+    queue_filter: str  # the queue's filter parameter for the column
+    by_key: bool = False  # rows in key order, highest first (else the busiest first)
+
+    def name(self, key: Any, values: list[Any]) -> str:
+        if key is None:
+            return self.no_group
+        if self.field == "priority":
+            return str(Priority(key).label)
+        if self.field == "assignee":
+            first, last, username = values
+            return f"{first} {last}".strip() or username
+        return str(values[0])
+
+    def queue_query(self, key: Any) -> str | None:
+        if key is None:  # only the queue's assignee filter knows "none"
+            return f"{self.queue_filter}=none" if self.field == "assignee" else None
+        return f"{self.queue_filter}={key}"
+
+
+DIMENSIONS = (
+    Dimension("requesting_department", ("name",), NO_DEPARTMENT, "requesting_department"),
+    Dimension("request_type", ("name",), "No request type", "request_type"),
+    Dimension("assignee", ("first_name", "last_name", "username"), "Unassigned", "assignee"),
+    Dimension("priority", (), "No priority", "priority", by_key=True),
+)
+# A group: (the dimension's field, the group's key); ALL is every clock or ticket.
+Group = tuple[str, Any]
+ALL: Group = ("", None)
+
+
+def _group_columns(prefix: str) -> list[str]:
+    """The columns every grouped query selects: each dimension's key and name columns."""
+    return [
+        f"{prefix}{d.field}{suffix}"
+        for d in DIMENSIONS
+        for suffix in ("", *(f"__{column}" for column in d.columns))
+    ]
+
+
+def _groups(row: dict[str, Any], prefix: str, names: dict[Group, str]) -> list[Group]:
+    """ALL and the row's group in each dimension; records the groups' names."""
+    groups = [ALL]
+    for d in DIMENSIONS:
+        key = row[f"{prefix}{d.field}"]
+        group = (d.field, key)
+        if group not in names:
+            names[group] = d.name(key, [row[f"{prefix}{d.field}__{c}"] for c in d.columns])
+        groups.append(group)
+    return groups
+
+
 def _sla_figures(
-    clocks: QuerySet[SlaClock], *, by_requesting_department: bool
-) -> dict[tuple[str, int | None], SlaFigures]:
-    """(kind, requesting department id) -> figures; the id is None for every clock
-    without the breakdown (and for tickets without a requesting department with it).
-    Two queries: the counts, then the business-time percentiles."""
-    group_by = ["kind"] + (["ticket__requesting_department"] if by_requesting_department else [])
+    clocks: QuerySet[SlaClock],
+) -> tuple[dict[tuple[str, Group], SlaFigures], dict[Group, str]]:
+    """(kind, group) -> figures, for ALL the clocks and each group of each dimension; and
+    the groups' names. Two queries: the counts, grouped by every dimension at once and
+    added up here (a count of a group is the sum of its parts), then the business-time
+    percentiles (which do not add up, so each group's are the database's)."""
     rows = (
-        clocks.values(*group_by)
-        .order_by(*group_by)
+        clocks.values("kind", *_group_columns("ticket__"))
+        .order_by()
         .annotate(
             finished=Count("pk"),
             met=Count("pk", filter=Q(state=State.MET, breached_at__isnull=True)),
             breached=Count("pk", filter=Q(breached_at__isnull=False)),
         )
     )
-    percentiles = _met_percentiles(clocks, by_requesting_department=by_requesting_department)
-    result = {}
+    counts: dict[tuple[str, Group], list[int]] = defaultdict(lambda: [0, 0, 0])
+    names: dict[Group, str] = {}
     for row in cast(list[dict[str, Any]], list(rows)):
-        key = (row["kind"], row.get("ticket__requesting_department"))
+        for group in _groups(row, "ticket__", names):
+            total = counts[(row["kind"], group)]
+            total[0] += row["finished"]
+            total[1] += row["met"]
+            total[2] += row["breached"]
+    percentiles = _met_percentiles(clocks)
+    result = {}
+    for key, (finished, met, breached) in counts.items():
         median, p90 = percentiles.get(key, (None, None))
-        result[key] = SlaFigures(
-            finished=row["finished"],
-            met=row["met"],
-            breached=row["breached"],
-            median_seconds=median,
-            p90_seconds=p90,
-        )
-    return result
+        result[key] = SlaFigures(finished, met, breached, median, p90)
+    return result, names
 
 
-def _met_percentiles(
-    clocks: QuerySet[SlaClock], *, by_requesting_department: bool
-) -> dict[tuple[str, int | None], tuple[int, int]]:
-    """(kind, group) -> (median, p90) business seconds of the met clocks, nearest rank.
+def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tuple[int, int]]:
+    """(kind, group) -> (median, p90) business seconds of the met clocks, nearest rank,
+    for ALL of them and each group of each dimension.
 
-    Ranked by a window function and picked by an outer GROUP BY, so the database returns
-    one row per group whatever the number of clocks (SQLite and PostgreSQL alike): rank r
-    of n is at or past the p-th percentile when 100 r >= p n, and the percentile is the
-    smallest such value.
+    One query: the met clocks once per dimension (UNION ALL, tagged with the dimension),
+    ranked by a window function per (kind, dimension, group) and picked by an outer GROUP
+    BY, so the database returns one row per group whatever the number of clocks (SQLite
+    and PostgreSQL alike): rank r of n is at or past the p-th percentile when 100 r >= p
+    n, and the percentile is the smallest such value.
     """
-    group = "ticket__requesting_department_id" if by_requesting_department else "kind"
-    inner = (
-        clocks.filter(state=State.MET)
-        .annotate(group=F(group))
-        .values("kind", "group", "consumed_seconds")
+    met = clocks.filter(state=State.MET)
+    parts = [
+        met.annotate(dim=Value(field), grp=value).values("kind", "dim", "grp", "consumed_seconds")
+        for field, value in [
+            ("", Value(0)),  # ALL: one group
+            *((d.field, F(f"ticket__{d.field}")) for d in DIMENSIONS),
+        ]
+    ]
+    compiled = [part.query.sql_with_params() for part in parts]
+    union = " UNION ALL ".join(
+        f"SELECT * FROM ({sql}) part{i}"  # noqa: S608 (the ORM's own SQL, values are parameters)
+        for i, (sql, _) in enumerate(compiled)
     )
-    sql, params = inner.query.sql_with_params()
+    params = tuple(param for _, part_params in compiled for param in part_params)
     quote = connection.ops.quote_name
-    seconds, kind, grp = quote("consumed_seconds"), quote("kind"), quote("group")
+    seconds, kind, dim, grp = (quote(name) for name in ("consumed_seconds", "kind", "dim", "grp"))
     outer = f"""
-        SELECT {kind}, {grp}, MIN(CASE WHEN 100 * rn >= 50 * n THEN {seconds} END),
+        SELECT {kind}, {dim}, {grp}, MIN(CASE WHEN 100 * rn >= 50 * n THEN {seconds} END),
                MIN(CASE WHEN 100 * rn >= 90 * n THEN {seconds} END)
         FROM (
-            SELECT {kind}, {grp}, {seconds},
-                   ROW_NUMBER() OVER (PARTITION BY {kind}, {grp} ORDER BY {seconds}) AS rn,
-                   COUNT(*) OVER (PARTITION BY {kind}, {grp}) AS n
-            FROM ({sql}) met
+            SELECT {kind}, {dim}, {grp}, {seconds},
+                   ROW_NUMBER() OVER (PARTITION BY {kind}, {dim}, {grp} ORDER BY {seconds}) AS rn,
+                   COUNT(*) OVER (PARTITION BY {kind}, {dim}, {grp}) AS n
+            FROM ({union}) met
         ) ranked
-        GROUP BY {kind}, {grp}
+        GROUP BY {kind}, {dim}, {grp}
     """  # noqa: S608 (only quoted identifiers are interpolated; values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
         rows = cursor.fetchall()
     return {
-        (row_kind, row_group if by_requesting_department else None): (median, p90)
-        for row_kind, row_group, median, p90 in rows
+        (row_kind, (row_dim, row_group if row_dim else None)): (median, p90)
+        for row_kind, row_dim, row_group, median, p90 in rows
     }
+
+
+def _volume(created: QuerySet[Ticket], names: dict[Group, str]) -> dict[Group, int]:
+    """Group -> tickets created in the period, in each dimension (one query, grouped by
+    every dimension at once and added up here); records the groups' names."""
+    rows = created.values(*_group_columns("")).order_by().annotate(n=Count("pk"))
+    volume: dict[Group, int] = defaultdict(int)
+    for row in cast(list[dict[str, Any]], list(rows)):
+        for group in _groups(row, "", names):
+            volume[group] += row["n"]
+    return volume
+
+
+def _breakdown(
+    dimension: Dimension, *, volume: dict[Group, int],
+    sla: dict[tuple[str, Group], SlaFigures], names: dict[Group, str],
+    satisfaction: dict[str, SurveyFigures],
+) -> list[BreakdownRow]:  # fmt: skip
+    """The dimension's rows: every group with tickets created or clocks finished in the
+    period. Satisfaction (by name, as surveys.stats labels them) by requesting department
+    only."""
+    field = dimension.field
+    keys = {key for f, key in volume if f == field}
+    keys |= {key for _, (f, key) in sla if f == field}
+    with_satisfaction = field == "requesting_department"
+    rows = [
+        BreakdownRow(
+            key=key,
+            name=names[(field, key)],
+            created=volume.get((field, key), 0),
+            first_response=sla.get((Kind.FIRST_RESPONSE, (field, key)), NO_CLOCKS),
+            resolution=sla.get((Kind.RESOLUTION, (field, key)), NO_CLOCKS),
+            queue_query=dimension.queue_query(key),
+            satisfaction=satisfaction.get(names[(field, key)]) if with_satisfaction else None,
+        )
+        for key in keys
+    ]
+    if dimension.by_key:
+        rows.sort(key=lambda row: -(row.key or 0))
+    else:
+        rows.sort(key=lambda row: (-row.created, row.name))
+    return rows
 
 
 def _weeks(
@@ -394,18 +509,6 @@ def _live(*, department: Department, now: datetime) -> dict[str, Any]:
         "breached": sla["breached"],
         "at_risk": sla["at_risk"],
     }
-
-
-def _names(
-    groups: set[int | None], volume: dict[int | None, tuple[str | None, int]]
-) -> dict[int | None, str]:
-    """Requesting departments' names: from the volume rows, else one query for the rest."""
-    names = {group: name or NO_DEPARTMENT for group, (name, _) in volume.items()}
-    missing = [g for g in groups if g not in names and g is not None]
-    if missing:
-        names |= dict(Department.objects.filter(pk__in=missing).values_list("pk", "name"))
-    names[None] = NO_DEPARTMENT
-    return names
 
 
 # --- Satisfaction on the lead dashboard ----------------------------------------------------

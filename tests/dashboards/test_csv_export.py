@@ -16,6 +16,7 @@ from tests.dashboards import test_satisfaction as survey_data
 NOW, SURVEYS_NOW = sla_data.NOW, survey_data.NOW
 # The two fixed histories, as fixtures of this module too.
 berlin_it, desk, history = sla_data.berlin_it, sla_data.desk, sla_data.history
+spread = sla_data.spread
 it_surveys, answered = survey_data.it_surveys, survey_data.answered
 
 PERIOD = "first_day=2026-03-02&last_day=2026-03-15"
@@ -81,6 +82,39 @@ def test_requesting_departments(lead, history):
     ]  # fmt: skip
 
 
+BREAKDOWN_HEADER = ["requests", "first_response_percent_met", "resolution_percent_met",
+                    "resolution_breached", "median_resolution_seconds"]  # fmt: skip
+
+
+def test_request_types(lead, spread):
+    assert rows(export(lead, "request_types")) == [
+        ["request_type", *BREAKDOWN_HEADER],
+        ["Laptop", "7", "80.0", "100.0", "0", "14400"],
+        ["Monitor", "2", "100.0", "50.0", "1", "1800"],
+    ]
+
+
+def test_agents(lead, spread):
+    assert rows(export(lead, "agents")) == [
+        ["agent", *BREAKDOWN_HEADER],
+        ["Pia Ross", "4", "75.0", "75.0", "1", "14400"],
+        ["Unassigned", "3", "", "", "0", ""],
+        ["quinn", "2", "100.0", "100.0", "0", "7200"],
+    ]
+
+
+def test_priorities(lead, spread):
+    response = export(lead, "priorities")
+    assert 'filename="IT-priorities-2026-03-02-2026-03-15.csv"' in response["Content-Disposition"]
+    assert rows(response) == [
+        ["priority", *BREAKDOWN_HEADER],
+        ["Urgent", "2", "50.0", "50.0", "1", "14400"],
+        ["High", "1", "100.0", "100.0", "0", "14400"],
+        ["Normal", "5", "100.0", "100.0", "0", "7200"],
+        ["Low", "1", "", "", "0", ""],
+    ]
+
+
 def test_score_distribution(lead, answered):
     assert rows(export(lead, "score_distribution", now=SURVEYS_NOW)) == [
         ["score", "responses", "percent"],
@@ -142,6 +176,7 @@ def test_export_without_a_period_takes_the_last_30_days(lead, history):
 def test_page_links_every_table(lead, it):
     with time_machine.travel(NOW, tick=False):
         html = lead.get(reverse("lead_dashboard", args=["IT"])).content.decode()
-    for table in ("targets", "backlog", "weeks", "requesting_departments",
-                  "score_distribution", "satisfaction_weeks", "comments"):  # fmt: skip
+    for table in ("targets", "backlog", "weeks", "requesting_departments", "request_types",
+                  "agents", "priorities", "score_distribution", "satisfaction_weeks",
+                  "comments"):  # fmt: skip
         assert f'format=csv&amp;table={table}"' in html
