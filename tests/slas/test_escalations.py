@@ -464,3 +464,24 @@ def test_a_warning_just_before_a_pause_is_recorded_not_acted_on(it, assigned, it
     # Recorded, and its rule ran; nobody is hurried along while the requester has the ball.
     assert event.outcome == "Not escalated: the target was paused by then."
     assert escalations(assigned) == []
+
+
+def test_a_warning_already_recorded_is_not_repeated_after_the_target_changes(
+    it, make_policy, it_type, requester, it_agent
+):
+    make_policy(it, warning_percents="50, 75")  # normal: first response 1 h
+    make_policy(it, name="High", priority=Priority.HIGH, first_response_minutes=120)
+    ticket = file_ticket(it_type, requester)
+    sweep_at(T0 + 30 * MIN)  # 50 % of 1 h
+    with time_machine.travel(T0 + 40 * MIN, tick=False):
+        services.ticket_set_priority(
+            ticket=ticket, actor=it_agent, priority=Priority.HIGH, now=T0 + 40 * MIN
+        )
+    # 50 % of the new 2 h target falls at T0 + 60: already warned at 50 %, not again.
+    sweep_at(T0 + 70 * MIN)
+    sweep_at(T0 + 91 * MIN)
+    first_response = SlaEvent.objects.filter(ticket=ticket, clock__kind="first_response")
+    assert [(e.threshold, e.instant) for e in first_response] == [
+        (50, T0 + 30 * MIN),
+        (75, T0 + 90 * MIN),
+    ]

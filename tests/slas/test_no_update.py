@@ -90,12 +90,19 @@ def test_a_public_reply_restarts_the_count_an_internal_note_does_not(
 ):
     no_update_rule(it, 2)
     ticket = file_ticket(it_type, requester)
-    with at(MONDAY_4PM + H / 2):
+    opened = MONDAY_4PM + H / 2  # 16:30 local: the status change restarts the count
+    with at(opened):
+        services.ticket_transition(
+            ticket=ticket, actor=it_agent, to_status=Ticket.Status.OPEN, now=opened
+        )
+    with at(opened + H / 4):
         services.comment_add(
             ticket=ticket, author=it_agent, body="Looking.", is_internal=True,
-            now=MONDAY_4PM + H / 2,
+            now=opened + H / 4,
         )  # fmt: skip
-    with at(TUESDAY_10AM - H):  # Tuesday 09:00 local
+    assert IdleTimer.objects.get(ticket=ticket).since == opened
+    # Without the reply, 2 business hours from 16:30 end Tuesday 09:30 local.
+    with at(TUESDAY_10AM - H):  # Tuesday 09:00 local, the ticket already open
         services.comment_add(
             ticket=ticket, author=it_agent, body="Try again?", now=TUESDAY_10AM - H
         )
