@@ -41,10 +41,10 @@ ACTION_ERRORS = (ValidationError, PermissionDenied, TransitionRefused)
 
 def escalation_deliver(payload: dict[str, Any]) -> None:
     """Outbox handler for the escalation topic: `{"event_ids": [...]}` (the sweep writes
-    one message per chunk of events) or `{"event_id": n}` (messages written before). Each
-    event is handled in its own transaction, once (`sla_event_handle`); if one fails, the
-    message is retried and the events already handled are skipped."""
-    for event_id in payload.get("event_ids") or [payload["event_id"]]:
+    one message per chunk of events). Each event is handled in its own transaction, once
+    (`sla_event_handle`); if one fails, the message is retried and the events already
+    handled are skipped."""
+    for event_id in payload["event_ids"]:
         sla_event_handle(event_id=event_id, now=timezone.now())
 
 
