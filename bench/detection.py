@@ -39,8 +39,7 @@ from bench.opendesk import (
     ClockSnapshot,
     Processes,
     delete_after,
-    open_desk,
-    relay_clocks_if_stale,
+    run_on_open_desk,
     vacuum,
     watermarks,
 )
@@ -72,12 +71,7 @@ DROP TABLE IF EXISTS bench_event_commit;
 
 
 def run(options: argparse.Namespace) -> str:
-    started = time.monotonic()
-    with open_desk(options, options.sweep_tickets) as url:
-        ClockSnapshot.restore_leftover()
-        relaid = relay_clocks_if_stale()
-        result = _measure(url, options)
-    return _report(result, options, relaid, time.monotonic() - started)
+    return run_on_open_desk(options, _measure, _report)
 
 
 def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -109,6 +109,21 @@ def _ensure_rules() -> None:
                     )
                     for n, target in enumerate(targets)
                 )
+
+
+def run_on_open_desk(
+    options: argparse.Namespace,
+    measure: Callable[[str, argparse.Namespace], dict[str, object]],
+    report: Callable[[dict[str, object], argparse.Namespace, bool, float], str],
+) -> str:
+    """A real-worker benchmark on the open desk: put back clocks a killed run left moved,
+    lay the clocks again if they have fallen overdue, measure, report."""
+    started = time.monotonic()
+    with open_desk(options, options.sweep_tickets) as url:
+        ClockSnapshot.restore_leftover()
+        relaid = relay_clocks_if_stale()
+        result = measure(url, options)
+    return report(result, options, relaid, time.monotonic() - started)
 
 
 def relay_clocks_if_stale(*, lead_seconds: float = 60.0, catch_up: int = 20_000) -> bool:

@@ -51,6 +51,7 @@ from surveys.stats import (
     SurveyFigures,
     SurveyStats,
     hide_small_groups,
+    invitations_in,
     survey_figures,
     survey_stats,
 )
@@ -571,12 +572,7 @@ def lead_satisfaction(
     """
     department, since, until = stats.department, stats.since, stats.until
     limit = stats.min_group_size if stats.anonymous else 0
-    invitations = SurveyInvitation.objects.filter(
-        department=department,
-        created_at__gte=since,
-        created_at__lt=until,
-        withdrawn_at__isnull=True,
-    )
+    invitations = invitations_in(department=department, since=since, until=until)
     rows = cast(
         list[dict[str, Any]],
         list(

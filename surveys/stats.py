@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from surveys.models import SCORES, SurveyInvitation, SurveySettings
 from tickets.models import Department
@@ -68,6 +68,19 @@ SURVEY_AGGREGATES: dict[str, Any] = {
 SLA_LABELS = {True: "SLA met", False: "SLA missed", None: "No SLA"}
 
 
+def invitations_in(
+    *, department: Department, since: datetime, until: datetime
+) -> QuerySet[SurveyInvitation]:
+    """The department's invitations created in [since, until) and not withdrawn: what
+    every survey figure counts."""
+    return SurveyInvitation.objects.filter(
+        department=department,
+        created_at__gte=since,
+        created_at__lt=until,
+        withdrawn_at__isnull=True,
+    )
+
+
 def survey_stats(
     *,
     department: Department,
@@ -79,12 +92,7 @@ def survey_stats(
     per-requesting-department breakdown), whatever the number of responses. Access is
     the caller's to check (the dashboards show a department's figures to its leads)."""
     settings = SurveySettings.objects.filter(department=department).first()
-    invitations = SurveyInvitation.objects.filter(
-        department=department,
-        created_at__gte=since,
-        created_at__lt=until,
-        withdrawn_at__isnull=True,
-    )
+    invitations = invitations_in(department=department, since=since, until=until)
     # Plain dicts: django-stubs types .values() rows by the grouped fields only.
     by_sla_rows = cast(
         list[dict[str, Any]],
