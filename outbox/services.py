@@ -33,7 +33,8 @@ MAX_ATTEMPTS = 8
 Handler = Callable[[dict[str, Any]], None]
 
 
-def _send_email(payload: dict[str, Any]) -> None:
+def send_email(payload: dict[str, Any]) -> None:
+    """Send one email: `to`, `subject`, `text`, optional `html` and `headers`."""
     message = EmailMultiAlternatives(
         subject=payload["subject"],
         body=payload["text"],
@@ -65,7 +66,7 @@ def _post_webhook(payload: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    Message.Topic.EMAIL: _send_email,
+    Message.Topic.EMAIL: send_email,
     Message.Topic.CHAT: _post_webhook,
 }
 

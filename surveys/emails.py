@@ -12,10 +12,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from outbox.services import send_email
 from surveys.models import SurveyInvitation
 from surveys.selectors import survey_template_of, survey_url
 
@@ -54,16 +54,18 @@ def survey_email_deliver(payload: dict[str, Any]) -> None:
     }
     ticket = invitation.ticket
     subject = f"[{ticket.reference}] How did {invitation.department.name} do?"
-    message = EmailMultiAlternatives(
-        subject=("Reminder: " + subject) if reminder else subject,
-        body=render_to_string("emails/survey_invitation.txt", context),
-        to=[requester.email],
-        headers={"X-Servicedesk-Ticket": ticket.reference, "Auto-Submitted": "auto-generated"},
+    send_email(
+        {
+            "to": requester.email,
+            "subject": ("Reminder: " + subject) if reminder else subject,
+            "text": render_to_string("emails/survey_invitation.txt", context),
+            "html": render_to_string("emails/survey_invitation.html", context),
+            "headers": {
+                "X-Servicedesk-Ticket": ticket.reference,
+                "Auto-Submitted": "auto-generated",
+            },
+        }
     )
-    message.attach_alternative(
-        render_to_string("emails/survey_invitation.html", context), "text/html"
-    )
-    message.send()
     field = "reminded_at" if reminder else "sent_at"
     SurveyInvitation.objects.filter(pk=invitation.pk, **{f"{field}__isnull": True}).update(
         **{field: now}

@@ -160,7 +160,7 @@ def test_retry_gives_a_failed_row_new_attempts(due, broken_handler, monkeypatch)
         attempts=MAX_ATTEMPTS, failed_at=NOW, last_error="boom"
     )
     assert services.outbox_retry(message_ids=[due.pk], now=NOW) == 1
-    monkeypatch.setitem(services.HANDLERS, Message.Topic.EMAIL, services._send_email)
+    monkeypatch.setitem(services.HANDLERS, Message.Topic.EMAIL, services.send_email)
     assert outbox_deliver(message_id=due.pk, now=NOW) is True
     assert len(mail.outbox) == 1
 
