@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent
-from tickets.models import Membership, Priority, Ticket, TicketEvent
+from tickets.models import Priority, Ticket, TicketEvent
 from tickets.notifications import notify, notify_chat
-from tickets.selectors import can_view
+from tickets.selectors import can_view, department_leads
 from tickets.services import (
     TransitionRefused,
     comment_add,
@@ -155,15 +155,7 @@ def _do(action: EscalationAction, *, ticket: Ticket, now: datetime) -> str:
 
 
 def _lead(ticket: Ticket) -> User | None:
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__department_id=ticket.department_id,
-            memberships__role=Membership.Role.LEAD,
-        )
-        .order_by("pk")
-        .first()
-    )
+    return department_leads(department_id=ticket.department_id).first()
 
 
 def _notify(
@@ -200,12 +192,7 @@ def _recipients(action: EscalationAction, ticket: Ticket) -> list[User | None]:
     if action.target == Target.PERSON:
         return [action.person]
     if action.target == Target.LEADS:
-        return list(
-            User.objects.filter(
-                memberships__department_id=ticket.department_id,
-                memberships__role=Membership.Role.LEAD,
-            )
-        )
+        return list(department_leads(department_id=ticket.department_id))
     # The requester's manager, or the lead(s) of their home department. They can only be
     # emailed about a ticket they can open: they are added as watchers, except on a
     # confidential request type, where they are not told.
@@ -213,10 +200,7 @@ def _recipients(action: EscalationAction, ticket: Ticket) -> list[User | None]:
     managers = [requester.manager] if requester.manager_id else []
     if not managers and requester.home_department_id:
         managers = list(
-            User.objects.filter(
-                memberships__department_id=requester.home_department_id,
-                memberships__role=Membership.Role.LEAD,
-            ).exclude(pk=requester.pk)
+            department_leads(department_id=requester.home_department_id).exclude(pk=requester.pk)
         )
     for manager in managers:
         if manager is not None and not can_view(user=manager, ticket=ticket):

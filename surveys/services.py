@@ -43,7 +43,8 @@ from surveys.selectors import (
     template_for_department,
 )
 from tickets import hooks
-from tickets.models import Membership, Ticket
+from tickets.models import Ticket
+from tickets.selectors import department_leads
 from tickets.services import TransitionRefused, ticket_transition
 
 Status = Ticket.Status
@@ -279,11 +280,7 @@ def _open_follow_up(
     follow_up = FollowUp.objects.create(
         response=response, department_id=invitation.department_id, created_at=now
     )
-    leads = User.objects.filter(
-        is_active=True,
-        memberships__department_id=invitation.department_id,
-        memberships__role=Membership.Role.LEAD,
-    ).exclude(email="")
+    leads = department_leads(department_id=invitation.department_id).exclude(email="")
     addresses = sorted({lead.email for lead in leads})
     if not addresses and invitation.department.contact_email:
         addresses = [invitation.department.contact_email]

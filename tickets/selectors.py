@@ -58,6 +58,15 @@ def _load_memberships(user: User) -> None:
     )
 
 
+def department_leads(*, department_id: int) -> QuerySet[User]:
+    """The department's leads with active accounts, oldest account first."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__department_id=department_id,
+        memberships__role=Membership.Role.LEAD,
+    ).order_by("pk")
+
+
 def is_member(user: User, department_id: int) -> bool:
     return user.is_superuser or department_id in user_department_ids(user)
 
