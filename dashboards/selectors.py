@@ -1,7 +1,7 @@
 """The lead dashboard: how well a department serves the company over a period.
 
 Which tickets a figure counts (the period is [since, until), in the department's time
-zone at the edges; see `dashboard_period`):
+zone at the edges; see `tickets.selectors.local_days`):
 - SLA compliance and business times: the department's first-response and resolution
   clocks that *finished* in the period (met, or stopped after breaching), wherever the
   ticket is now. Met = met without a breach; a clock stopped without a breach (the ticket
@@ -33,7 +33,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -91,22 +91,6 @@ def departments_for_lead(*, user: User) -> QuerySet[Department]:
     if user.is_superuser:
         return Department.objects.all()
     return Department.objects.filter(pk__in=user_lead_department_ids(user))
-
-
-def department_time_zone(department: Department) -> zoneinfo.ZoneInfo:
-    """The zone of the department's business calendar (UTC without one)."""
-    calendar = department.calendar
-    return zoneinfo.ZoneInfo(calendar.time_zone if calendar is not None else "UTC")
-
-
-def dashboard_period(
-    *, first_day: date, last_day: date, tz: zoneinfo.ZoneInfo
-) -> tuple[datetime, datetime]:
-    """[since, until) from the first day's local midnight to the midnight after the last
-    day, as aware UTC instants (days are local: 23 or 25 hours long across DST)."""
-    since = datetime.combine(first_day, time(0), tzinfo=tz)
-    until = datetime.combine(last_day + DAY, time(0), tzinfo=tz)
-    return since.astimezone(UTC), until.astimezone(UTC)
 
 
 # --- The figures --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from accounts.models import User
 from dashboards import selectors
 from dashboards.exports import TABLES, lead_dashboard_csv
 from dashboards.forms import PeriodForm, default_period
-from tickets.selectors import is_agent
+from tickets.selectors import department_time_zone, is_agent, local_days
 
 
 def _user(request: HttpRequest) -> User:
@@ -36,7 +36,7 @@ def dashboard_home(request: HttpRequest) -> HttpResponse:
 def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
     department = selectors.department_access_for_lead(user=user, code=code)
-    tz = selectors.department_time_zone(department)
+    tz = department_time_zone(department)
     now = timezone.now()
     first_day, last_day = default_period(now.astimezone(tz).date())
     chosen = "first_day" in request.GET or "last_day" in request.GET
@@ -52,7 +52,7 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             first_day, last_day = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
         else:
             status = 400
-    since, until = selectors.dashboard_period(first_day=first_day, last_day=last_day, tz=tz)
+    since, until = local_days(first_day=first_day, last_day=last_day, tz=tz)
     board = selectors.lead_dashboard(
         department=department, since=since, until=until, tz=tz, now=now
     )

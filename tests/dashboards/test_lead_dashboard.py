@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboards.selectors import dashboard_period, department_time_zone, lead_dashboard
+from dashboards.selectors import lead_dashboard
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.factories import RequestTypeFactory, UserFactory, agent_of
 from tickets import services
 from tickets.models import Priority, Ticket
+from tickets.selectors import department_time_zone, local_days
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 Status = Ticket.Status
@@ -116,7 +117,7 @@ def board_of(berlin_it, history):
 
     def read():
         tz = department_time_zone(berlin_it)
-        since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=tz)
+        since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=tz)
         return lead_dashboard(department=berlin_it, since=since, until=until, tz=tz, now=NOW)
 
     return read
@@ -128,13 +129,11 @@ def board(board_of):
 
 
 def test_the_period_is_whole_local_days():
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     assert since == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
     assert until == datetime(2026, 3, 15, 23, 0, tzinfo=UTC)
     # Across the change to summer time (29 March) the last day has 23 hours.
-    since, until = dashboard_period(
-        first_day=date(2026, 3, 29), last_day=date(2026, 3, 29), tz=BERLIN
-    )
+    since, until = local_days(first_day=date(2026, 3, 29), last_day=date(2026, 3, 29), tz=BERLIN)
     assert (since, until - since) == (datetime(2026, 3, 28, 23, 0, tzinfo=UTC), timedelta(hours=23))
 
 
@@ -317,7 +316,7 @@ def test_every_breakdown_adds_up_to_the_totals(board_of, spread):
 def test_period_edges_are_local_not_utc(berlin_it, history):
     """The same data read with UTC days: H1 and M fall out of the first day."""
     utc = zoneinfo.ZoneInfo("UTC")
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
     board = lead_dashboard(department=berlin_it, since=since, until=until, tz=utc, now=NOW)
     assert board.created == 8
     assert board.first_response.finished == 6
@@ -330,7 +329,7 @@ def test_stopped_clocks_count_only_when_breached(berlin_it, desk, requester):
     # Cancelled after its first response was due: a breach.
     late = desk.file(requester, at(2, 9))
     desk.move(late, Status.CANCELLED, at(2, 11))
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
     f = board.first_response
     assert (f.finished, f.met, f.breached, f.percent_met) == (1, 0, 1, 0.0)
@@ -350,7 +349,7 @@ def test_percentiles_are_nearest_rank_per_group(hr, sales, make_policy):
     for minutes in [7, 3]:
         desk.work(own, start, start + timedelta(minutes=minutes))
     utc = zoneinfo.ZoneInfo("UTC")
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
     board = lead_dashboard(department=hr, since=since, until=until, tz=utc, now=NOW)
     # All 12: 1 2 3 3 4 5 6 7 7 8 9 10; rank 6 and ceil(10.8) = 11.
     assert (board.first_response.median_seconds, board.first_response.p90_seconds) == (
@@ -367,7 +366,7 @@ def test_percentiles_are_nearest_rank_per_group(hr, sales, make_policy):
 
 
 def test_figures_take_a_fixed_number_of_queries(berlin_it, history, django_assert_num_queries):
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     # SLA counts 1, percentiles 1, weeks 2, reopen 1, live 2, volume 1, surveys 4. Was 13
     # before the breakdowns by request type, assignee and priority: the counts and the
     # percentiles are now one query each for the total and every breakdown (grouped by
@@ -403,7 +402,7 @@ def test_satisfaction_per_requesting_department_comes_from_the_surveys(
         )
         if score:
             SurveyResponse.objects.create(invitation=invitation, score=score, created_at=sent)
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
     rows = {row.name: row.satisfaction for row in board.by_requesting_department}
     sales, hr_figures = rows["Sales"], rows["Human Resources"]

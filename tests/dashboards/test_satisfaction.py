@@ -19,17 +19,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from dashboards.selectors import (
-    dashboard_period,
-    department_time_zone,
-    lead_dashboard,
-    lead_satisfaction,
-)
+from dashboards.selectors import lead_dashboard, lead_satisfaction
 from surveys import services as survey_services
 from surveys.models import FollowUp, SurveyInvitation, SurveySettings, SurveyTemplate
 from tests.factories import TicketFactory
 from tickets import services
 from tickets.models import Ticket
+from tickets.selectors import department_time_zone, local_days
 
 NOW = datetime(2026, 3, 16, 11, 0, tzinfo=UTC)
 ANSWERS = [
@@ -77,7 +73,7 @@ def answered(it_surveys, it_type, requester, it_agent, it_lead):
 
 def section(department, first_day=date(2026, 3, 2), last_day=date(2026, 3, 15)):
     tz = department_time_zone(department)
-    since, until = dashboard_period(first_day=first_day, last_day=last_day, tz=tz)
+    since, until = local_days(first_day=first_day, last_day=last_day, tz=tz)
     board = lead_dashboard(department=department, since=since, until=until, tz=tz, now=NOW)
     return lead_satisfaction(stats=board.satisfaction, tz=tz)
 
@@ -177,7 +173,7 @@ def test_no_surveys_no_figures(it):
 
 def test_section_takes_three_queries(it, answered, django_assert_num_queries):
     tz = department_time_zone(it)
-    since, until = dashboard_period(first_day=date(2026, 3, 2), last_day=date(2026, 3, 15), tz=tz)
+    since, until = local_days(first_day=date(2026, 3, 2), last_day=date(2026, 3, 15), tz=tz)
     board = lead_dashboard(department=it, since=since, until=until, tz=tz, now=NOW)
     with django_assert_num_queries(3):
         lead_satisfaction(stats=board.satisfaction, tz=tz)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -38,7 +38,7 @@ def test_lead_sees_the_dashboard_of_the_last_30_days(client, it_lead, it_type, r
     assert board.created == 1
     # The breakdown row links to the queue filtered by the requesting department.
     sales_id = requester.home_department_id
-    assert f"?status=&amp;requesting_department={sales_id}" in html
+    assert f"?status=&amp;requesting_department={sales_id}&amp;created_from=2026-02-15" in html
     assert "?status=active&amp;sla=breached&amp;sort=due" in html
 
 
@@ -128,11 +128,14 @@ def test_breakdown_rows_link_to_the_filtered_queue(client, it_lead, it_type, req
         now=NOW,
     )
     Ticket.objects.filter(pk=other.pk).update(assignee=it_lead, priority=Priority.LOW)
+    # In all of urgent's groups but filed before the period: the link leaves it out.
+    old = TicketFactory(request_type=it_type, created_by=requester, now=NOW - timedelta(days=60))
+    Ticket.objects.filter(pk=old.pk).update(assignee=None, priority=Priority.URGENT)
     client.force_login(it_lead)
     html = client.get(url()).content.decode()
     queue = reverse("queue_department", args=["IT"])
     for query in (f"request_type={it_type.pk}", "assignee=none", "priority=4"):
-        link = f"{queue}?status=&amp;{query}"
+        link = f"{queue}?status=&amp;{query}&amp;created_from=2026-02-15&amp;created_to=2026-03-16"
         assert f'href="{link}"' in html
         response = client.get(link.replace("&amp;", "&"))
         assert response.context["form"].is_valid(), query
