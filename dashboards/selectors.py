@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -332,7 +333,15 @@ def _sla_figures(
             total[0] += row["finished"]
             total[1] += row["met"]
             total[2] += row["breached"]
-    percentiles = _met_percentiles(clocks)
+    # ALL: one group, tagged ""; then each dimension, tagged with its field.
+    parts = [
+        (Value(""), Value(0)),
+        *((Value(d.field), F(f"ticket__{d.field}")) for d in DIMENSIONS),
+    ]
+    percentiles = {
+        (kind, (dim, grp) if dim else ALL): figures
+        for (kind, dim, grp), figures in met_percentiles(clocks, parts).items()
+    }
     result = {}
     for key, (finished, met, breached) in counts.items():
         median, p90 = percentiles.get(key, (None, None))
@@ -340,25 +349,26 @@ def _sla_figures(
     return result, names
 
 
-def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tuple[int, int]]:
-    """(kind, group) -> (median, p90) business seconds of the met clocks, nearest rank,
-    for ALL of them and each group of each dimension.
+def met_percentiles(
+    clocks: QuerySet[SlaClock], parts: Sequence[tuple[Any, Any]]
+) -> dict[tuple[str, Any, Any], tuple[int, int]]:
+    """(kind, dim, grp) -> (median, p90) business seconds of the met clocks, nearest
+    rank, grouped once per part: a (dim, grp) pair of expressions over the clock (a
+    constant dim tags the part; a constant grp makes the part one group).
 
-    One query: the met clocks once per dimension (UNION ALL, tagged with the dimension),
-    ranked by a window function per (kind, dimension, group) and picked by an outer GROUP
-    BY, so the database returns one row per group whatever the number of clocks (SQLite
-    and PostgreSQL alike): rank r of n is at or past the p-th percentile when 100 r >= p
-    n, and the percentile is the smallest such value.
+    One query: the met clocks once per part (UNION ALL), ranked by a window function per
+    (kind, dim, grp) and picked by an outer GROUP BY, so the database returns one row per
+    group whatever the number of clocks (SQLite and PostgreSQL alike): rank r of n is at
+    or past the p-th percentile when 100 r >= p n, and the percentile is the smallest
+    such value.
     """
     met = clocks.filter(state=State.MET)
-    parts = [
-        met.annotate(dim=Value(field), grp=value).values("kind", "dim", "grp", "consumed_seconds")
-        for field, value in [
-            ("", Value(0)),  # ALL: one group
-            *((d.field, F(f"ticket__{d.field}")) for d in DIMENSIONS),
-        ]
+    compiled = [
+        met.annotate(dim=dim, grp=grp)
+        .values("kind", "dim", "grp", "consumed_seconds")
+        .query.sql_with_params()
+        for dim, grp in parts
     ]
-    compiled = [part.query.sql_with_params() for part in parts]
     union = " UNION ALL ".join(
         f"SELECT * FROM ({sql}) part{i}"  # noqa: S608 (the ORM's own SQL, values are parameters)
         for i, (sql, _) in enumerate(compiled)
@@ -380,10 +390,7 @@ def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tupl
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
         rows = cursor.fetchall()
-    return {
-        (row_kind, (row_dim, row_group if row_dim else None)): (median, p90)
-        for row_kind, row_dim, row_group, median, p90 in rows
-    }
+    return {(k, d, g): (median, p90) for k, d, g, median, p90 in rows}
 
 
 def _volume(created: QuerySet[Ticket], names: dict[Group, str]) -> dict[Group, int]:

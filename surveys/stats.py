@@ -98,10 +98,7 @@ def survey_stats(
         list[dict[str, Any]],
         list(invitations.values("sla_met").order_by("sla_met").annotate(**SURVEY_AGGREGATES)),
     )
-    anonymous = (settings is not None and settings.anonymous) or any(
-        row["anonymous_answers"] for row in by_sla_rows
-    )
-    min_size = settings.min_group_size if settings else DEFAULT_MIN_GROUP_SIZE
+    anonymous, min_size = anonymity(settings, by_sla_rows)
     limit = min_size if anonymous else 0
 
     total = _sum_rows(by_sla_rows)
@@ -141,6 +138,16 @@ def survey_stats(
         by_sla=by_sla,
         by_requesting_department=by_requester,
     )
+
+
+def anonymity(settings: SurveySettings | None, rows: Iterable[dict[str, Any]]) -> tuple[bool, int]:
+    """(anonymous, minimum group size) of a department's figures: anonymous when its
+    survey is, or when any answer counted in `rows` (SURVEY_AGGREGATES) was given under
+    the promise of anonymity."""
+    anonymous = (settings is not None and settings.anonymous) or any(
+        row["anonymous_answers"] for row in rows
+    )
+    return anonymous, settings.min_group_size if settings else DEFAULT_MIN_GROUP_SIZE
 
 
 def _sla_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
