@@ -41,6 +41,7 @@ from surveys.stats import (
     SurveyFigures,
     anonymity,
     hide_small_groups,
+    sum_rows,
     survey_figures,
 )
 from tickets.models import Department, Ticket
@@ -80,11 +81,14 @@ class MapCell:
     def heat(self, colour: str, busiest: int) -> float | None:
         """0 (worst, or quietest) to 1 (best, or busiest) on the chosen colour scale; None
         when the cell has no such figure. SLA: 50 % met or less is 0, 100 % is 1;
-        satisfaction: an average of 1 is 0, 5 is 1; volume: logarithmic up to `busiest`."""
+        satisfaction: an average of 1 is 0, 5 is 1; volume: logarithmic up to `busiest`
+        (more is 1); any other colour: None."""
+        if colour not in COLOURS:
+            return None
         if colour == "volume":
             if not self.created or busiest < 1:
                 return None
-            return round(math.log1p(self.created) / math.log1p(busiest), 3)
+            return round(min(math.log1p(self.created) / math.log1p(busiest), 1.0), 3)
         if colour == "satisfaction":
             s = self.satisfaction
             if s is None or s.csat_average is None:
@@ -274,7 +278,7 @@ def _satisfaction(
         ]
         for row, figures in zip(provider_rows, hide_small_groups(labelled, limit), strict=True):
             result[(provider, row["requesting_department"])] = figures
-        total = {key: sum(r[key] for r in provider_rows) for key in SURVEY_AGGREGATES}
+        total = sum_rows(provider_rows)
         result[(provider, TOTAL)] = hide_small_groups(
             [survey_figures("All requests", total)], limit, complementary=False
         )[0]

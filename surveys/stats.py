@@ -101,7 +101,7 @@ def survey_stats(
     anonymous, min_size = anonymity(settings, by_sla_rows)
     limit = min_size if anonymous else 0
 
-    total = _sum_rows(by_sla_rows)
+    total = sum_rows(by_sla_rows)
     overall = hide_small_groups(
         [survey_figures("All requests", total)], limit, complementary=False
     )[0]
@@ -155,7 +155,8 @@ def _sla_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: order[row["sla_met"]])
 
 
-def _sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+def sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """SURVEY_AGGREGATES rows added up (a group without answers has no score sum)."""
     total = dict.fromkeys(SURVEY_AGGREGATES, 0)
     for row in rows:
         for key in SURVEY_AGGREGATES:

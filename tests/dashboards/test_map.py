@@ -8,7 +8,6 @@ in Berlin; the period is 2-15 March 2026.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from django.db import connection
@@ -117,13 +116,23 @@ def test_each_provider_counts_its_own_local_days(it, hr, it_type, hr_type, reque
     assert cell(mp, "Sales", "IT").created == 1  # the 2 March (Berlin) one
 
 
-def test_satisfaction_per_cell_is_the_dashboards(answered, it):
+def test_satisfaction_per_cell_is_the_dashboards(answered, it, it_type, it_agent, hr):
+    # An HR employee's survey, not answered: the cell shows the invitation, no score.
+    resolved_at = datetime(2026, 3, 11, 10, tzinfo=UTC)
+    ticket = TicketFactory(
+        request_type=it_type, created_by=UserFactory(home_department=hr), now=resolved_at
+    )
+    services.ticket_transition(
+        ticket=ticket, actor=it_agent, to_status=Ticket.Status.RESOLVED, now=resolved_at
+    )
     mp = read_map()
+    unanswered = cell(mp, "Human Resources", "IT").satisfaction
+    assert (unanswered.invited, unanswered.responses, unanswered.csat_average) == (1, 0, None)
     s = cell(mp, "Sales", "IT").satisfaction
     assert s is not None
     assert (s.invited, s.responses, s.csat_average) == (6, 5, 3.0)
     total = column_total(mp, "IT").satisfaction
-    assert replace(total, label="Sales") == s  # all came from Sales
+    assert (total.invited, total.responses, total.csat_average) == (7, 5, 3.0)
     assert next(row for row in mp.rows if row.name == "Sales").total.satisfaction is None
 
 
@@ -159,6 +168,8 @@ def test_heat_scales():
     happy = MapCell(satisfaction=SurveyFigures("x", 4, 2, 0.5, csat_average=4.0))
     assert happy.heat("satisfaction", 0) == 0.75
     assert MapCell().heat("sla", 0) is None
+    assert half.heat("none", busiest=10) is None
+    assert MapCell(created=20).heat("volume", busiest=10) == 1.0  # a total: no darker
 
 
 # --- The page --------------------------------------------------------------------------
