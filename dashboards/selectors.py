@@ -180,10 +180,6 @@ class LeadDashboard:
     def open_total(self) -> int:
         return sum(bucket.count for bucket in self.backlog)
 
-    @property
-    def busiest_week(self) -> int:
-        return max((max(w.created, w.resolved) for w in self.weeks), default=0)
-
 
 def lead_dashboard(
     *, department: Department, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo,

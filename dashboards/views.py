@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from dashboards import selectors
+from dashboards.charts import lead_charts
 from dashboards.exports import TABLES, department_map_csv, lead_dashboard_csv
 from dashboards.forms import PeriodForm, default_period
 from dashboards.map import COLOURS, department_map, department_map_access
@@ -66,6 +67,7 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
         "last_day": last_day,
         "board": board,
         "satisfaction": satisfaction,
+        "charts": lead_charts(board, satisfaction),
     }
     return render(request, "dashboards/lead.html", context, status=status)
 
