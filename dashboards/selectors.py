@@ -674,6 +674,56 @@ class AgentHome:
     satisfaction: MySatisfaction
 
 
+LIVE_LIST_SIZE = 8
+
+
+@dataclass(frozen=True)
+class LiveLists:
+    """A department's open tickets at risk and breached at `now` (the soonest deadline
+    first: the breached longest overdue first), LIVE_LIST_SIZE of each at most."""
+
+    now: datetime
+    at_risk: TicketList
+    breached: TicketList
+
+    @property
+    def sections(self) -> list[tuple[str, TicketList, str, str]]:
+        """(title, list, the queue's SLA filter, what to say when empty), for the page."""
+        return [
+            ("At risk", self.at_risk, "at_risk", "Nothing is at risk."),
+            ("Breached", self.breached, "breached", "Nothing is past its deadline."),
+        ]
+
+
+def live_lists(*, department: Department, now: datetime) -> LiveLists:
+    """Three queries over the partial index ticket_dept_sla_due (tickets with a running
+    deadline), whatever the number of tickets."""
+    with_deadline = Ticket.objects.filter(department=department, sla_due_at__isnull=False)
+    at_risk = Q(sla_at_risk_at__lte=now, sla_due_at__gt=now)
+    breached = Q(sla_due_at__lte=now)
+    counts = with_deadline.aggregate(
+        at_risk=Count("pk", filter=at_risk), breached=Count("pk", filter=breached)
+    )
+    listed = with_deadline.select_related(
+        "requester", "requesting_department", "assignee"
+    ).order_by("sla_due_at", "id")
+    return LiveLists(
+        now=now,
+        at_risk=TicketList(
+            rows=list(listed.filter(at_risk)[:LIVE_LIST_SIZE]),
+            total=counts["at_risk"],
+            at_risk=counts["at_risk"],
+            breached=0,
+        ),
+        breached=TicketList(
+            rows=list(listed.filter(breached)[:LIVE_LIST_SIZE]),
+            total=counts["breached"],
+            at_risk=0,
+            breached=counts["breached"],
+        ),
+    )
+
+
 def agent_home_access(*, user: User) -> list[Department]:
     """The departments the user works for (all of them for a superuser); 403 for anyone
     who works for none."""

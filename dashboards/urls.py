@@ -8,4 +8,5 @@ urlpatterns = [
     path("me/", views.agent_home, name="agent_home"),
     path("map/", views.department_map_page, name="department_map"),
     path("<str:code>/", views.lead_dashboard, name="lead_dashboard"),
+    path("<str:code>/live/", views.lead_dashboard_live, name="lead_dashboard_live"),
 ]

@@ -68,8 +68,18 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
         "board": board,
         "satisfaction": satisfaction,
         "charts": lead_charts(board, satisfaction),
+        "live": selectors.live_lists(department=department, now=now),
     }
     return render(request, "dashboards/lead.html", context, status=status)
+
+
+@login_required
+@require_GET
+def lead_dashboard_live(request: HttpRequest, code: str) -> HttpResponse:
+    """The dashboard's "Now" section alone, for htmx to refresh in place."""
+    department = selectors.department_access_for_lead(user=_user(request), code=code)
+    live = selectors.live_lists(department=department, now=timezone.now())
+    return render(request, "dashboards/_live.html", {"department": department, "live": live})
 
 
 def _period_form(request: HttpRequest, *, today: date) -> tuple[PeriodForm, date, date]:

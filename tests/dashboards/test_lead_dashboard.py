@@ -10,11 +10,14 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
-from dashboards.selectors import lead_dashboard
+import time_machine
+from django.urls import reverse
+
+from dashboards.selectors import lead_dashboard, live_lists
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.dashboards.history import BERLIN, FIRST_DAY, HOUR, LAST_DAY, MIN, NOW, Desk, Status, at
-from tests.factories import RequestTypeFactory, UserFactory, agent_of
+from tests.factories import RequestTypeFactory, UserFactory, agent_of, lead_of
 from tickets.selectors import department_time_zone, local_days
 
 
@@ -279,3 +282,32 @@ def test_satisfaction_per_requesting_department_comes_from_the_surveys(
         3,
         3.67,
     )
+
+
+# --- Live lists ---------------------------------------------------------------------------
+
+
+def test_live_lists_soonest_deadline_first(berlin_it, history):
+    live = live_lists(department=berlin_it, now=NOW)
+    # K is past 75 % of its first-response time; L is not yet.
+    assert [t.pk for t in live.at_risk.rows] == [history["K"].pk]
+    # Due: J 6 Feb 11:00, H1 2 Mar 10:00, G 10 Mar 10:00, I 16 Mar 10:00.
+    assert [t.pk for t in live.breached.rows] == [history[k].pk for k in ("J", "H1", "G", "I")]
+    assert (live.at_risk.total, live.breached.total) == (1, 4)
+
+
+def test_live_section_refreshes_in_place(client, berlin_it, history, monkeypatch, requester):
+    monkeypatch.setattr("dashboards.selectors.LIVE_LIST_SIZE", 2)
+    live_url = reverse("lead_dashboard_live", args=["IT"])
+    client.force_login(lead_of(berlin_it, username="lena"))
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("lead_dashboard", args=["IT"])).content.decode()
+        assert f'hx-get="{live_url}"' in page and 'hx-trigger="every 60s"' in page
+        response = client.get(live_url)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert history["J"].reference in html and history["G"].reference not in html  # 2 shown
+    assert "2 more not shown" in html
+    assert "/queue/IT/?status=active&amp;sla=breached&amp;sort=due" in html
+    client.force_login(requester)
+    assert client.get(live_url).status_code == 403
