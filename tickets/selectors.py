@@ -355,6 +355,21 @@ def ticket_queue_for_agent(
     return _apply_filters(queryset, filters, now=now)
 
 
+def ticket_list_for_user(
+    *, user: User, filters: dict[str, Any], now: datetime | None = None
+) -> QuerySet[Ticket]:
+    """Every ticket the user may see (the API's list), filtered: the queue's filters plus
+    `department` and `updated_since` / `updated_until` (ids and aware instants)."""
+    queryset = Ticket.objects.filter(visible_tickets_q(user)).select_related(*LIST_RELATED)
+    if filters.get("department"):
+        queryset = queryset.filter(department_id=filters["department"])
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gte=filters["updated_since"])
+    if filters.get("updated_until"):
+        queryset = queryset.filter(updated_at__lt=filters["updated_until"])
+    return _apply_filters(queryset, filters, now=now)
+
+
 def ticket_list_for_requester(*, user: User, status: str = "") -> QuerySet[Ticket]:
     """'My requests': tickets the user asked for or filed for someone else."""
     queryset = Ticket.objects.filter(Q(requester=user) | Q(created_by=user)).select_related(
