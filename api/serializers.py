@@ -162,7 +162,22 @@ class CommentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     is_internal = serializers.BooleanField(default=False)
 
 
-class TicketFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class QuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Query parameters: each optional, but one given empty is an error (a filter that
+    silently does nothing would hide a caller's bug)."""
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        empty: dict[str, list[str]] = {
+            str(name): ["Give a value, or leave the parameter out."]
+            for name in self.fields
+            if name in self.initial_data and self.initial_data.get(name) == ""
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return data
+
+
+class TicketFilterSerializer(QuerySerializer):
     """The list's query parameters (all optional)."""
 
     status = serializers.ChoiceField(
@@ -261,11 +276,12 @@ class SlaPolicySerializer(serializers.Serializer):  # type: ignore[type-arg]
 # --- Figures (leads) ------------------------------------------------------------------------
 
 
-class PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PeriodSerializer(QuerySerializer):
     first_day = serializers.DateField(required=False, help_text="Default: 30 days ago.")
     last_day = serializers.DateField(required=False, help_text="Default: today.")
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        data = super().validate(data)
         first, last = data.get("first_day"), data.get("last_day")
         if first and last and last < first:
             raise serializers.ValidationError("The period ends before it starts.")

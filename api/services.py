@@ -83,7 +83,7 @@ def api_token_revoke(*, token: ApiToken, actor: User, now: datetime | None = Non
 def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken | None:
     """The active token `raw` is (with its user), or None: malformed, unknown, revoked,
     or its user inactive. Notes the use (at most once a minute)."""
-    parts = raw.split("_")
+    parts = raw.split("_", 2)  # the secret itself may hold "_"
     if len(parts) != 3 or parts[0] != "sd" or not parts[1] or not parts[2]:
         return None
     _, prefix, secret = parts

@@ -10,9 +10,10 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view, permission_classes, schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,6 +35,16 @@ class TicketCursor(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
 
 
 def _user(request: Request) -> User:
@@ -89,7 +100,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     serializer_class = s.TicketSerializer
     pagination_class = TicketCursor
     lookup_field = "reference"
-    lookup_value_regex = "[A-Za-z0-9-]+"
+    lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
     conflicts = True  # lifecycle actions may answer 409 (api/schema.py)
 
@@ -100,8 +111,10 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return selectors.ticket_access(user=_user(self.request), reference=reference)
 
     def _detail(self, ticket: Ticket, *, code: int = status.HTTP_200_OK) -> Response:
+        """The ticket as it is now: read again after a change, without a second access
+        check (the caller could see it a moment ago; after a transfer they may not)."""
         now = timezone.now()
-        ticket = selectors.ticket_access(user=_user(self.request), reference=ticket.reference)
+        ticket = Ticket.objects.select_related(*selectors.LIST_RELATED).get(pk=ticket.pk)
         clocks = ticket_sla_for(user=_user(self.request), ticket=ticket, now=now)
         context = {"now": now, "clocks": clocks}
         return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
@@ -271,7 +284,11 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-def not_found(request: Request, *args: Any, **kwargs: Any) -> None:
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([AllowAny])
+@schema(None)
+def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
+    """Any other URL under /api/: a JSON 404 in the API's error shape, not a web page."""
     raise Http404("No such endpoint.")
 
 
