@@ -175,7 +175,7 @@ def digest_sections(digest: Digest) -> list[Section]:
             [
                 ("First response", _sla_line(board.first_response)),
                 ("Resolution", _sla_line(board.resolution)),
-                ("Right now", f"{board.at_risk_now} at risk · {board.breached_now} breached"),
+                ("At sending", f"{board.at_risk_now} at risk · {board.breached_now} breached"),
             ],
         ),
         ("Tickets", [("Created", str(board.created)), ("Resolved", str(board.resolved))]),
@@ -228,8 +228,8 @@ def _nps_line(figures: SurveyFigures) -> str:
 def _worst_line(row: BreakdownRow | None) -> str:
     if row is None:
         return (
-            f"none (no requesting department had {WORST_SERVED_MIN_CLOCKS} or more resolution "
-            "targets finished with one breached)"
+            f"none (no requesting department with {WORST_SERVED_MIN_CLOCKS} or more resolution "
+            "targets finished missed any)"
         )
     resolution = row.resolution
     percent = _percent(resolution.percent_met or 0.0)

@@ -398,7 +398,7 @@ def test_the_email_through_the_outbox(berlin_it, week, leads, django_capture_on_
         "\nService levels\n"
         "  First response: 80% met (4 of 5) · 1 breached\n"
         "  Resolution: 60% met (3 of 5) · 2 breached\n"
-        "  Right now: 0 at risk · 1 breached\n"
+        "  At sending: 0 at risk · 1 breached\n"
         "\nTickets\n"
         "  Created: 6\n"
         "  Resolved: 5\n"
@@ -407,8 +407,8 @@ def test_the_email_through_the_outbox(berlin_it, week, leads, django_capture_on_
         "  NPS: +33 (3 answers)\n"
         "  Open low-score follow-ups: 1\n"
         "\nWorst served\n"
-        "  Requesting department: none (no requesting department had 5 or more resolution "
-        "targets finished with one breached)\n"
+        "  Requesting department: none (no requesting department with 5 or more resolution "
+        "targets finished missed any)\n"
         f"\nThe week on the dashboard: {WEEK_URL}\n\n— servicedesk\n\n"
     )
     html, mime = sent.alternatives[0]
