@@ -271,14 +271,14 @@ def _span(first: date, last: date) -> str:
 # --- Sending --------------------------------------------------------------------------------
 
 
-def weekly_digest_send(*, now: datetime, send_hour: int | None = None) -> int:
+def weekly_digest_send(*, now: datetime) -> int:
     """Enqueue every digest due at `now` and not yet enqueued; returns how many. Safe to
     run at any time and any number of times, also concurrently."""
-    hour = settings.DIGEST_SEND_HOUR if send_hour is None else send_hour
+    hour = settings.DIGEST_SEND_HOUR
     leads = _leads_by_department()
-    departments = Department.objects.filter(is_active=True, pk__in=leads).select_related("calendar")
+    departments = Department.objects.filter(is_active=True, pk__in=list(leads))
     due: list[tuple[Department, DigestWeek, list[User]]] = []
-    for department in departments.order_by("pk"):
+    for department in departments.select_related("calendar").order_by("pk"):
         week = digest_week_due(tz=department_time_zone(department), now=now, send_hour=hour)
         if week is not None:
             due.append((department, week, leads[department.pk]))

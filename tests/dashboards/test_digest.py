@@ -65,9 +65,9 @@ def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
 
 
-def send(now: datetime, **kwargs) -> int:
+def send(now: datetime) -> int:
     with time_machine.travel(now, tick=False):
-        return weekly_digest_send(now=now, **kwargs)
+        return weekly_digest_send(now=now)
 
 
 def digests() -> set[str]:
