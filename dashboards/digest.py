@@ -41,8 +41,6 @@ from dashboards.selectors import (
     BreakdownRow,
     LeadDashboard,
     SlaFigures,
-    dashboard_period,
-    department_time_zone,
     lead_dashboard,
     lead_satisfaction,
 )
@@ -50,6 +48,7 @@ from outbox.models import Message
 from outbox.services import outbox_enqueue
 from surveys.stats import SurveyFigures
 from tickets.models import Department, Membership
+from tickets.selectors import department_time_zone, local_days
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def digest_week_due(*, tz: zoneinfo.ZoneInfo, now: datetime, send_hour: int) -> 
     if now < due_at:
         return None
     first_day = monday - WEEK
-    since, until = dashboard_period(first_day=first_day, last_day=monday - timedelta(days=1), tz=tz)
+    since, until = local_days(first_day=first_day, last_day=monday - timedelta(days=1), tz=tz)
     return DigestWeek(first_day=first_day, since=since, until=until, due_at=due_at)
 
 

@@ -42,13 +42,10 @@ from dashboards.selectors import NO_CLOCKS, BreakdownRow, SlaFigures
 from dashboards.tasks import weekly_digest_task
 from outbox.models import Message
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse, SurveySettings
-from tests.dashboards.test_lead_dashboard import Desk
 from tests.factories import (
     DepartmentFactory,
     MembershipFactory,
-    RequestTypeFactory,
     UserFactory,
-    agent_of,
     lead_of,
 )
 from tickets.models import Department, Membership
@@ -301,16 +298,8 @@ def test_worst_served_none_when_nobody_qualifies_or_nobody_breached():
 
 
 @pytest.fixture
-def berlin_it(it, make_calendar, make_policy):
-    make_calendar("Berlin office", "Europe/Berlin", department=it)
-    make_policy(it, first_response_minutes=60, resolution_minutes=8 * 60)
-    return it
-
-
-@pytest.fixture
-def week(berlin_it, requester, hr):
-    """The table in the module's docstring."""
-    desk = Desk(RequestTypeFactory(department=berlin_it, name="Laptop"), agent_of(berlin_it))
+def week(berlin_it, desk, requester, hr):
+    """The table in the module's docstring (berlin_it and desk: conftest.py)."""
     hilda = UserFactory(username="hilda", home_department=hr)
     t = {
         "Z": desk.work(requester, at(26, 9, month=2), at(26, 9, 5, month=2), at(26, 10, month=2)),
