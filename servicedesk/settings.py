@@ -142,6 +142,10 @@ CELERY_TASK_ALWAYS_EAGER = env.get_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_RELAY_INTERVAL_SECONDS = env.get_int("OUTBOX_RELAY_INTERVAL_SECONDS", 30, minimum=1)
 SLA_SWEEP_INTERVAL_SECONDS = env.get_int("SLA_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
+# The leads' weekly digest goes out on Monday from this hour, in each department's zone.
+DIGEST_SEND_HOUR = env.get_int("DIGEST_SEND_HOUR", 7, minimum=0)
+if DIGEST_SEND_HOUR > 23:
+    raise ImproperlyConfigured(f"DIGEST_SEND_HOUR must be 0 to 23, not {DIGEST_SEND_HOUR}.")
 # The sweep has a queue of its own: behind a backlog of deliveries on the default queue,
 # sweep messages (which expire after one interval) would otherwise wait their turn and
 # expire unseen, delaying every warning and breach. Workers consume every queue listed.
@@ -160,6 +164,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(SLA_SWEEP_INTERVAL_SECONDS)},
     },
     "ticket-autoclose": {"task": "tickets.tasks.ticket_autoclose_task", "schedule": 3600.0},
+    # Hourly (dashboards.digest.DIGEST_RUN_INTERVAL); each run sends only what is due.
+    "weekly-digest": {"task": "dashboards.tasks.weekly_digest_task", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
