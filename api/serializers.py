@@ -60,6 +60,19 @@ class ClockSerializer(serializers.Serializer):  # type: ignore[type-arg]
     is_current = serializers.BooleanField()
 
 
+class AttachmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    content_type = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(help_text="GET it for the file's bytes."))
+    def get_url(self, attachment: Any) -> str:
+        return reverse("api:attachment", args=[attachment.pk])
+
+
 class TicketSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     """A ticket in a list: what the queue shows."""
 
@@ -98,9 +111,15 @@ class TicketSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 class TicketDetailSerializer(TicketSerializer):
     clocks = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     class Meta(TicketSerializer.Meta):
-        fields = [*TicketSerializer.Meta.fields, "description", "extra", "clocks"]
+        fields = [*TicketSerializer.Meta.fields, "description", "extra", "attachments", "clocks"]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The files filed with the request (a comment's come with the comment)."""
+        return AttachmentSerializer(self.context["attachments"], many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(ClockSerializer(many=True))
     def get_clocks(self, ticket: Ticket) -> list[dict[str, Any]]:
@@ -113,6 +132,7 @@ class CommentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     body = serializers.CharField()
     is_internal = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    attachments = AttachmentSerializer(many=True, source="attachments.all")
 
 
 # --- Input ------------------------------------------------------------------------------
@@ -160,6 +180,12 @@ class NoteSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class CommentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
     is_internal = serializers.BooleanField(default=False)
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Files (multipart/form-data only), with the web form's size and type limits.",
+    )
 
 
 class QuerySerializer(serializers.Serializer):  # type: ignore[type-arg]

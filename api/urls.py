@@ -15,6 +15,7 @@ router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
+    path("v1/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

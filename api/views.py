@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes, schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -115,8 +117,10 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         check (the caller could see it a moment ago; after a transfer they may not)."""
         now = timezone.now()
         ticket = Ticket.objects.select_related(*selectors.LIST_RELATED).get(pk=ticket.pk)
-        clocks = ticket_sla_for(user=_user(self.request), ticket=ticket, now=now)
-        context = {"now": now, "clocks": clocks}
+        user = _user(self.request)
+        clocks = ticket_sla_for(user=user, ticket=ticket, now=now)
+        attachments = selectors.ticket_attachments_for(user=user, ticket=ticket)
+        context = {"now": now, "clocks": clocks, "attachments": attachments}
         return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
 
     def list(self, request: Request) -> Response:
@@ -264,7 +268,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         request=s.CommentCreateSerializer,
         responses={201: s.CommentSerializer},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser])
     def comments(self, request: Request, reference: str) -> Response:
         ticket = self._ticket(reference)
         user = _user(request)
@@ -280,8 +284,25 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             author=user,
             body=body.validated_data["body"],
             is_internal=body.validated_data["is_internal"],
+            attachments=body.validated_data["attachments"],
         )
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Download an attachment",
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+)
+@api_view(["GET"])
+def attachment(request: Request, attachment_id: int) -> FileResponse:
+    """The file, if the caller may see the ticket (and, for a note's file, is an agent)."""
+    found = selectors.attachment_access(user=_user(request), attachment_id=attachment_id)
+    return FileResponse(
+        found.file.open("rb"),
+        as_attachment=True,
+        filename=found.filename,
+        content_type=found.content_type,
+    )
 
 
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])

@@ -270,3 +270,50 @@ def test_an_empty_comment_is_bad_input(api_as, ticket, requester):
 def test_another_agent_of_the_department_sees_everything(api_as, ticket, it):
     colleague = agent_of(it)
     assert api_as(colleague).get(detail(ticket)).status_code == 200
+
+
+# --- Attachments ------------------------------------------------------------------------------
+
+
+def test_upload_with_a_comment_and_download(api_as, ticket, requester, hr_agent, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = api_as(requester)
+    upload = SimpleUploadedFile("screen.png", b"\x89PNG fake", content_type="image/png")
+    response = api.post(
+        detail(ticket) + "comments/", {"body": "Here.", "attachments": [upload]}, format="multipart"
+    )
+    assert response.status_code == 201, response.json()
+    (attachment,) = response.json()["attachments"]
+    assert attachment["filename"] == "screen.png" and attachment["size"] == 9
+    download = api.get(attachment["url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"\x89PNG fake"
+    assert api_as(hr_agent).get(attachment["url"]).status_code == 404
+
+
+def test_upload_limits_are_the_forms(api_as, ticket, requester, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.ATTACHMENT_MAX_BYTES = 4
+    upload = SimpleUploadedFile("big.png", b"12345", content_type="image/png")
+    response = api_as(requester).post(
+        detail(ticket) + "comments/", {"body": "Here.", "attachments": [upload]}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert list(error(response)["fields"]) == ["attachments"]
+    assert not Comment.objects.filter(ticket=ticket, body="Here.").exists()
+
+
+def test_an_internal_notes_file_is_for_agents(api_as, ticket, it_agent, requester):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("notes.pdf", b"%PDF", content_type="application/pdf")
+    response = api_as(it_agent).post(
+        detail(ticket) + "comments/",
+        {"body": "Internal.", "is_internal": True, "attachments": [upload]},
+        format="multipart",
+    )
+    url = response.json()["attachments"][0]["url"]
+    assert api_as(it_agent).get(url).status_code == 200
+    assert api_as(requester).get(url).status_code == 404
