@@ -28,6 +28,7 @@ from slas.selectors import ticket_sla_for
 from surveys.stats import survey_stats
 from tickets import selectors, services
 from tickets.models import Department, RequestType, Ticket
+from tickets.views import attachment_file
 
 
 class TicketCursor(CursorPagination):
@@ -297,12 +298,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 def attachment(request: Request, attachment_id: int) -> FileResponse:
     """The file, if the caller may see the ticket (and, for a note's file, is an agent)."""
     found = selectors.attachment_access(user=_user(request), attachment_id=attachment_id)
-    return FileResponse(
-        found.file.open("rb"),
-        as_attachment=True,
-        filename=found.filename,
-        content_type=found.content_type,
-    )
+    return attachment_file(found)
 
 
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])

@@ -361,12 +361,6 @@ def ticket_list_for_user(
     """Every ticket the user may see (the API's list), filtered: the queue's filters plus
     `department` and `updated_since` / `updated_until` (ids and aware instants)."""
     queryset = Ticket.objects.filter(visible_tickets_q(user)).select_related(*LIST_RELATED)
-    if filters.get("department"):
-        queryset = queryset.filter(department_id=filters["department"])
-    if filters.get("updated_since"):
-        queryset = queryset.filter(updated_at__gte=filters["updated_since"])
-    if filters.get("updated_until"):
-        queryset = queryset.filter(updated_at__lt=filters["updated_until"])
     return _apply_filters(queryset, filters, now=now)
 
 
@@ -397,10 +391,14 @@ def _apply_filters(
         queryset = queryset.filter(request_type_id=filters["request_type"])
     if filters.get("requesting_department"):
         queryset = queryset.filter(requesting_department_id=filters["requesting_department"])
-    if filters.get("created_since"):
-        queryset = queryset.filter(created_at__gte=filters["created_since"])
-    if filters.get("created_until"):
-        queryset = queryset.filter(created_at__lt=filters["created_until"])
+    if filters.get("department"):
+        queryset = queryset.filter(department_id=filters["department"])
+    # [since, until) ranges of the filing and last-change instants.
+    for column in ("created", "updated"):
+        if filters.get(f"{column}_since"):
+            queryset = queryset.filter(**{f"{column}_at__gte": filters[f"{column}_since"]})
+        if filters.get(f"{column}_until"):
+            queryset = queryset.filter(**{f"{column}_at__lt": filters[f"{column}_until"]})
     sla = filters.get("sla")
     if sla:
         # The ticket's soonest running deadline, kept on the ticket by the SLA services.

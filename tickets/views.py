@@ -30,7 +30,7 @@ from tickets.forms import (
     TransferForm,
     WatcherForm,
 )
-from tickets.models import Ticket
+from tickets.models import Attachment, Ticket
 
 
 def _user(request: HttpRequest) -> User:
@@ -366,6 +366,11 @@ def ticket_watcher_remove(request: HttpRequest, reference: str, user_id: int) ->
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = selectors.attachment_access(user=_user(request), attachment_id=attachment_id)
+    return attachment_file(attachment)
+
+
+def attachment_file(attachment: Attachment) -> FileResponse:
+    """The file as a download (the screens and the API)."""
     return FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
