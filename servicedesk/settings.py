@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "slas",
     "surveys",
     "dashboards",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
