@@ -162,3 +162,20 @@ def test_a_survey_answer_is_sent_to_the_department(
     assert sent.event == Event.SURVEY_ANSWERED
     assert sent.event_id == f"survey-response-{SurveyInvitation.objects.get().response.pk}"
     assert deliveries(hr_hook) == []
+
+
+def test_a_sweep_batch_enqueues_its_deliveries_in_one_statement(
+    frozen, subscribe, it, make_policy, it_type, requester
+):
+    make_policy(it, warning_percents="75")
+    for _ in range(5):
+        TicketFactory(request_type=it_type, created_by=requester)
+    first = subscribe(events=[Event.SLA_BREACHED])
+    second = subscribe(events=[Event.SLA_BREACHED], department=it)
+    frozen.move_to(T0 + timedelta(minutes=61))
+    with CaptureQueriesContext(connection) as queries:
+        sla_sweep(now=T0 + timedelta(minutes=61))
+    inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    assert len([sql for sql in inserts if "outbox_message" in sql]) == 1
+    assert len([sql for sql in inserts if "webhooks_webhookdelivery" in sql]) == 1
+    assert len(deliveries(first)) == len(deliveries(second)) == 5
