@@ -119,6 +119,8 @@ def test_the_list_shows_the_last_delivery_and_links_to_the_history(
     assert f"{DELIVERIES}?subscription={quiet.pk}" not in page  # nothing sent to it yet
     history = admin_client.get(f"{DELIVERIES}?subscription={hook.pk}").content.decode()
     assert "ticket.created" in history and "HTTP 500" in history and "retrying" in history
+    outbox = admin_client.get("/admin/outbox/message/?topic=webhook").content.decode()
+    assert f"webhook subscription {hook.pk}" in outbox
 
 
 def test_history_retry_action_gives_a_failed_delivery_another_round(
