@@ -72,6 +72,8 @@ class MessageAdmin(admin.ModelAdmin):
             return urlsplit(str(obj.payload.get("url", ""))).netloc
         if obj.topic == Message.Topic.ESCALATION:
             return f"SLA event {obj.payload.get('event_id', '')}"
+        if obj.topic == Message.Topic.WEBHOOK:
+            return f"webhook subscription {obj.payload.get('subscription', '')}"
         return str(obj.payload.get("to", ""))
 
     @admin.display(description="state")

@@ -11,6 +11,7 @@ class Message(models.Model):
         CHAT = "chat", "Chat webhook"
         ESCALATION = "escalation", "Escalation actions"
         SURVEY = "survey", "Survey email"
+        WEBHOOK = "webhook", "Outgoing webhook"
 
     topic = models.CharField(max_length=32, choices=Topic.choices)
     # Unique per event and recipient by construction; the constraint (Meta) guards

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "surveys",
     "api",
     "dashboards",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

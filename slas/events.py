@@ -17,6 +17,7 @@ from django.db import connection
 from outbox.models import Message
 from outbox.services import outbox_enqueue_many
 from servicedesk.db import pg_unnest
+from slas import hooks
 from slas.models import SlaEvent
 from slas.rulebook import RuleBook
 
@@ -141,6 +142,7 @@ def record_events(rows: list[EventRow], *, now: datetime) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.fetchall()
+    hooks.events_recorded(hooks.EventsRecorded(inserted=inserted, rows=rows, now=now))
     with_rules = {
         (row.ticket_id, row.clock_id, str(row.kind), row.threshold) for row in rows if row.rule_ids
     }

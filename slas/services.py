@@ -119,6 +119,8 @@ def sla_preview(*, policy: SlaPolicy, start: datetime) -> dict[str, datetime]:
 
 
 def sla_on_ticket_change(change: hooks.TicketChange) -> None:
+    if change.kind == hooks.ASSIGNED:  # who works a ticket moves none of its clocks
+        return
     ticket, now = change.ticket, change.now
     if change.kind == hooks.CREATED:
         clocks = _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))

@@ -27,6 +27,7 @@ from outbox.models import Message
 from outbox.services import outbox_enqueue
 from slas.models import SlaClock
 from surveys import tokens
+from surveys.hooks import survey_answered
 from surveys.models import (
     FollowUp,
     SurveyInvitation,
@@ -240,6 +241,7 @@ def survey_respond(
         survey_settings = settings_for(department_id=invitation.department_id)
         if survey_settings is not None and score <= survey_settings.low_score_threshold:
             _open_follow_up(response=response, invitation=invitation, now=now)
+        survey_answered(response, now)
     return response
 
 

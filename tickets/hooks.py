@@ -1,7 +1,7 @@
 """The one way other apps learn about ticket changes.
 
 Ticket services call `ticket_changed` inside their transaction, after writing the
-change. Apps that keep state derived from tickets (SLA clocks now; surveys later)
+change. Apps that keep state derived from tickets (SLA clocks, surveys, webhooks)
 register a listener in their AppConfig.ready(), so `tickets` never imports them. A
 listener runs in the same transaction: if it raises, the whole change rolls back.
 """
@@ -29,6 +29,9 @@ class TicketChange:
     old_status: str = ""
     new_status: str = ""
     old_department_id: int | None = None
+    # The audit event written for the change (created, assigned, status changed): a
+    # stable identity for what other apps derive from it (a webhook delivery).
+    event_id: int | None = None
     details: dict[str, object] = field(default_factory=dict)
 
 
@@ -38,6 +41,7 @@ AGENT_REPLIED = "agent_replied"  # a public reply by a member of the department
 REQUESTER_REPLIED = "requester_replied"  # a public reply from the requester's side
 PRIORITY_CHANGED = "priority_changed"
 TRANSFERRED = "transferred"
+ASSIGNED = "assigned"  # the assignee changed (to someone, or to nobody); details: old_assignee_id
 
 Listener = Callable[[TicketChange], None]
 _listeners: list[Listener] = []

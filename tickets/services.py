@@ -146,7 +146,9 @@ def ticket_create(
         if assignee is not None:
             _set_assignee(ticket=ticket, actor=None, assignee=assignee, now=now)
         hooks.ticket_changed(
-            hooks.TicketChange(kind=hooks.CREATED, ticket=ticket, now=now, actor=created_by)
+            hooks.TicketChange(
+                kind=hooks.CREATED, ticket=ticket, now=now, actor=created_by, event_id=event.pk
+            )
         )
     return ticket
 
@@ -259,6 +261,16 @@ def _set_assignee(
     )
     if assignee is not None:
         notify(event=event, recipients=[assignee], headline="This ticket was assigned to you.")
+    hooks.ticket_changed(
+        hooks.TicketChange(
+            kind=hooks.ASSIGNED,
+            ticket=ticket,
+            now=now,
+            actor=actor,
+            event_id=event.pk,
+            details={"old_assignee_id": old.pk if old is not None else None},
+        )
+    )
 
 
 # --- Lifecycle ------------------------------------------------------------------------
@@ -332,16 +344,6 @@ def _apply_status(
         ticket.reopen_count += 1
         fields.append("reopen_count")
     ticket.save(update_fields=fields)
-    hooks.ticket_changed(
-        hooks.TicketChange(
-            kind=hooks.STATUS_CHANGED,
-            ticket=ticket,
-            now=now,
-            actor=actor,
-            old_status=old.value,
-            new_status=new.value,
-        )
-    )
     event = _record(
         ticket,
         actor,
@@ -350,6 +352,17 @@ def _apply_status(
         new=new.value,
         message=note,
         now=now,
+    )
+    hooks.ticket_changed(
+        hooks.TicketChange(
+            kind=hooks.STATUS_CHANGED,
+            ticket=ticket,
+            now=now,
+            actor=actor,
+            old_status=old.value,
+            new_status=new.value,
+            event_id=event.pk,
+        )
     )
     requester_side = [ticket.requester, *_watchers_outside(ticket)]
     if new == Status.WAITING:
