@@ -95,12 +95,12 @@ def _measure(tickets: int, reps: int, broker: str) -> Desk:
     desk = Desk(tickets)
     ClockSnapshot.restore_leftover()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM slas_slaclock WHERE next_check_at IS NOT NULL")
+        cursor.execute("SELECT count(*) FROM slas_slaschedule WHERE next_check_at IS NOT NULL")
         desk.clocks = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM slas_idletimer WHERE next_check_at IS NOT NULL")
         desk.timers = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT least((SELECT min(next_check_at) FROM slas_slaclock), "
+            "SELECT least((SELECT min(next_check_at) FROM slas_slaschedule), "
             "(SELECT min(next_check_at) FROM slas_idletimer))"
         )
         earliest = cursor.fetchone()[0]
@@ -151,7 +151,7 @@ def _measure(tickets: int, reps: int, broker: str) -> Desk:
         _use_broker(saved_broker)
         restored = ClockSnapshot.restore()
         deleted = delete_after(marks)
-        vacuum("slas_slaclock", "slas_slaevent", "outbox_message")
+        vacuum("slas_slaclock", "slas_slaschedule", "slas_slaevent", "outbox_message")
         print(f"  put back {restored:,} clocks; deleted {deleted}")
     print(
         f"  1,000 due: p50 {pct(desk.due_ms, 50):.1f} ms, p95 "
@@ -166,7 +166,7 @@ def _next_due(count: int) -> datetime:
     to put back afterwards)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT next_check_at FROM slas_slaclock WHERE next_check_at IS NOT NULL "
+            "SELECT next_check_at FROM slas_slaschedule WHERE next_check_at IS NOT NULL "
             "ORDER BY next_check_at OFFSET %s LIMIT 1",
             [count - 1],
         )

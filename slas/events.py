@@ -80,6 +80,19 @@ def due_clock_events(
     return rows, None
 
 
+def _json_lists(lists: list[list[int]]) -> list[str]:
+    """json.dumps of each list, once per distinct list (events share a few rule lists)."""
+    texts: dict[tuple[int, ...], str] = {}
+    out = []
+    for ids in lists:
+        key = tuple(ids)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = json.dumps(ids)
+        out.append(text)
+    return out
+
+
 ESCALATION_CHUNK = 20  # events per escalation outbox message
 # Escalation messages per delivery task: 200 events, so a batch of 1,000 is five tasks
 # that several workers share.
@@ -115,7 +128,7 @@ def record_events(rows: list[EventRow], *, now: datetime) -> int:
                 ("text", [row.kind for row in rows]),
                 ("integer", [row.threshold for row in rows]),
                 ("timestamptz", [row.instant for row in rows]),
-                ("text", [json.dumps(row.rule_ids) for row in rows]),
+                ("text", _json_lists([row.rule_ids for row in rows])),
             ]
         )
         sql = (

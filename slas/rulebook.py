@@ -56,6 +56,9 @@ class RuleBook:
     def __init__(self, rules: list[RuleSpec]) -> None:
         self._by_department: dict[tuple[int, str], list[RuleSpec]] = defaultdict(list)
         self._narrowing: set[int] = set()
+        # match() answers, by its arguments: a sweep asks the same few questions a thousand
+        # times (the book never changes once built).
+        self._matches: dict[tuple[object, ...], list[int]] = {}
         for rule in sorted(rules, key=lambda r: (r.level, r.id)):
             self._by_department[(rule.department_id, rule.trigger)].append(rule)
             if rule.request_type_ids or rule.priorities or rule.requesting_department_ids:
@@ -97,18 +100,26 @@ class RuleBook:
         priority: int,
         requesting_department_id: int | None,
     ) -> list[int]:
-        """Ids of the rules that fire, in level order."""
-        return [
-            rule.id
-            for rule in self._by_department.get((department_id, trigger), ())
-            if rule.applies(
-                clock_kind=clock_kind,
-                threshold=threshold,
-                request_type_id=request_type_id,
-                priority=priority,
-                requesting_department_id=requesting_department_id,
-            )
-        ]
+        """Ids of the rules that fire, in level order. The list is shared between calls
+        with the same arguments: don't change it."""
+        key = (
+            department_id, trigger, clock_kind, threshold, request_type_id, priority,
+            requesting_department_id,
+        )  # fmt: skip
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = [
+                rule.id
+                for rule in self._by_department.get((department_id, trigger), ())
+                if rule.applies(
+                    clock_kind=clock_kind,
+                    threshold=threshold,
+                    request_type_id=request_type_id,
+                    priority=priority,
+                    requesting_department_id=requesting_department_id,
+                )
+            ]
+        return found
 
     def narrows(self, department_id: int) -> bool:
         """Whether any of the department's rules is narrowed by request type, priority or

@@ -27,6 +27,7 @@ from outbox.models import Message
 from outbox.services import outbox_deliver, outbox_relay
 from slas.escalations import sla_event_handle
 from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent
+from slas.services import sla_clocks_create
 from slas.sweep import sla_sweep
 from tests.factories import RequestTypeFactory, UserFactory, lead_of
 from tests.integration import test_worker
@@ -126,20 +127,19 @@ def due_clocks(desk, count: int, *, overdue: timedelta = timedelta(hours=1)) -> 
     clocks = []
     for n, ticket in enumerate(tickets):
         started = now - overdue - timedelta(seconds=TARGET + n)
-        clocks.append(
-            SlaClock(
-                ticket=ticket,
-                department=desk["department"],
-                kind=SlaClock.Kind.FIRST_RESPONSE,
-                target_seconds=TARGET,
-                warning_percents=[50],
-                started_at=started,
-                running_since=started,
-                due_at=started + timedelta(seconds=TARGET),
-                next_check_at=started + timedelta(seconds=TARGET // 2),
-            )
+        sla_clock = SlaClock(
+            ticket=ticket,
+            department=desk["department"],
+            kind=SlaClock.Kind.FIRST_RESPONSE,
+            target_seconds=TARGET,
+            warning_percents=[50],
+            started_at=started,
+            running_since=started,
+            due_at=started + timedelta(seconds=TARGET),
         )
-    return SlaClock.objects.bulk_create(clocks)
+        sla_clock.next_check_at = started + timedelta(seconds=TARGET // 2)
+        clocks.append(sla_clock)
+    return sla_clocks_create(clocks)
 
 
 def expected_events(clocks: list[SlaClock]) -> Counter:
@@ -210,7 +210,7 @@ def test_two_sweeps_at_once_record_each_event_once(desk, no_delivery_tasks):
     assert max(recorded.values()) == 1  # no duplicates
     # Every event in exactly one escalation message.
     assert sorted(escalated_event_ids()) == sorted(SlaEvent.objects.values_list("pk", flat=True))
-    assert not SlaClock.objects.filter(next_check_at__isnull=False).exists()
+    assert not SlaClock.objects.filter(schedule__next_check_at__isnull=False).exists()
     # A third sweep (a duplicated message arriving late) finds nothing to do.
     assert sla_sweep(now=timezone.now()).recorded == 0
     assert SlaEvent.objects.count() == 2 * len(clocks)
