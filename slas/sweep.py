@@ -35,7 +35,11 @@ from slas.services import calendars_for, pending_checks
 from tickets.models import Ticket
 
 UNNARROWED = (0, 0, None)  # ticket facts no rule of the department looks at
-BATCH_SIZE = 1000
+# Rows per transaction. 2,000: a sweep of a thousand due (what beat finds on a busy desk)
+# is one transaction, not one of 1,000 and another of the few left over, each with its
+# claim, inserts, update, commit and delivery tasks; a backlog drains in batches of
+# 2,000, each well under a second.
+BATCH_SIZE = 2000
 Trigger = SlaEvent.Kind
 
 
@@ -65,11 +69,13 @@ def sla_sweep(
     full (a backlog after an outage), so the caller can ask another worker to help."""
     result = SweepResult()
     started = time.monotonic()
-    # Most sweeps find nothing: two index probes, no transaction, no rules loaded.
+    # Most sweeps find nothing: one query of two index probes, no transaction, no rules.
     due = [
         sweep_batch
-        for sweep_batch, model in ((_sweep_clocks, SlaSchedule), (_sweep_idle_timers, IdleTimer))
-        if model.objects.filter(next_check_at__lte=now).exists()
+        for sweep_batch, found in zip(
+            (_sweep_clocks, _sweep_idle_timers), _anything_due(now), strict=True
+        )
+        if found
     ]
     if not due:
         return result
@@ -88,6 +94,21 @@ def sla_sweep(
                 result.more = True
                 return result
     return result
+
+
+def _anything_due(now: datetime) -> tuple[bool, bool]:
+    """Whether any clock, and any idle timer, is due at `now`: one round trip."""
+    ops = connection.ops
+    schedules = ops.quote_name(SlaSchedule._meta.db_table)
+    timers = ops.quote_name(IdleTimer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {schedules} WHERE next_check_at <= %s), "  # noqa: S608
+            f"EXISTS (SELECT 1 FROM {timers} WHERE next_check_at <= %s)",
+            [now, now],
+        )
+        clocks, timers_due = cursor.fetchone()
+    return bool(clocks), bool(timers_due)
 
 
 def due_clocks_sql(*, limit: int) -> str:
