@@ -235,7 +235,7 @@ class ClockSnapshot:
             )
             cursor.execute(
                 f"INSERT INTO {cls.TABLE} SELECT c.id, {columns} FROM {cls.FROM} "
-                f"WHERE ({where}) AND c.id NOT IN (SELECT id FROM {cls.TABLE})",
+                f"WHERE ({where}) AND NOT EXISTS (SELECT 1 FROM {cls.TABLE} b WHERE b.id = c.id)",
                 params,
             )
             return cursor.rowcount
