@@ -80,8 +80,8 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id FROM slas_slaclock c JOIN slas_slaschedule s ON s.clock_id = c.id "
-            "WHERE department_id = %s AND state = 'running' "
-            "AND next_check_at IS NOT NULL AND target_seconds > %s",
+            "WHERE c.department_id = %s AND c.state = 'running' "
+            "AND s.next_check_at IS NOT NULL AND c.target_seconds > %s",
             [department.pk, 2 * (LEAD_SECONDS + SPREAD_SECONDS)],
         )
         candidates = [row[0] for row in cursor.fetchall()]
