@@ -79,8 +79,9 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
     department = Department.objects.get(code="CS")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id FROM slas_slaclock WHERE department_id = %s AND state = 'running' "
-            "AND next_check_at IS NOT NULL AND target_seconds > %s",
+            "SELECT id FROM slas_slaclock c JOIN slas_slaschedule s ON s.clock_id = c.id "
+            "WHERE c.department_id = %s AND c.state = 'running' "
+            "AND s.next_check_at IS NOT NULL AND c.target_seconds > %s",
             [department.pk, 2 * (LEAD_SECONDS + SPREAD_SECONDS)],
         )
         candidates = [row[0] for row in cursor.fetchall()]
@@ -103,12 +104,19 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
                     running_since = %(now)s,
                     consumed_seconds = CASE WHEN v.breach THEN c.target_seconds - v.secs
                         ELSE c.target_seconds * 75 / 100 - v.secs END,
-                    warned_percent = CASE WHEN v.breach THEN 75 ELSE 50 END,
-                    breached_at = NULL,
-                    next_check_at = %(now)s + make_interval(secs => v.secs)
+                    breached_at = NULL
                 FROM unnest(%(ids)s::bigint[], %(offsets)s::int[], %(breach)s::bool[])
                     AS v(id, secs, breach)
-                WHERE c.id = v.id
+                WHERE c.id = v.id;
+                UPDATE slas_slaschedule s SET
+                    running_since = c.running_since,
+                    consumed_seconds = c.consumed_seconds,
+                    breached = false,
+                    warned_percent = CASE WHEN v.breach THEN 75 ELSE 50 END,
+                    next_check_at = %(now)s + make_interval(secs => v.secs)
+                FROM unnest(%(ids)s::bigint[], %(offsets)s::int[], %(breach)s::bool[])
+                    AS v(id, secs, breach), slas_slaclock c
+                WHERE s.clock_id = v.id AND c.id = v.id
                 """,
                 {
                     "now": start - timedelta(seconds=LEAD_SECONDS),
@@ -117,7 +125,7 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
                     "breach": [r[2] for r in rows],
                 },
             )
-        vacuum("slas_slaclock")
+        vacuum("slas_slaclock", "slas_slaschedule")
         with Processes(url) as processes:
             processes.worker("bench-detect-1")
             processes.worker("bench-detect-2")

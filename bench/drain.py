@@ -53,7 +53,8 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
     rng = random.Random(options.seed)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id FROM slas_slaclock WHERE state = 'running' AND next_check_at IS NOT NULL"
+            "SELECT id FROM slas_slaclock c JOIN slas_slaschedule s ON s.clock_id = c.id "
+            "WHERE state = 'running' AND next_check_at IS NOT NULL"
         )
         candidates = [row[0] for row in cursor.fetchall()]
     chosen = sorted(rng.sample(candidates, min(options.drain_deadlines, len(candidates))))
@@ -68,13 +69,16 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
                 UPDATE slas_slaclock SET
                     running_since = now() - interval '3 days',
                     consumed_seconds = target_seconds,
-                    breached_at = NULL,
-                    next_check_at = now() - interval '3 days'
-                WHERE id = ANY(%s)
+                    breached_at = NULL
+                WHERE id = ANY(%(ids)s);
+                UPDATE slas_slaschedule s SET next_check_at = now() - interval '3 days',
+                    running_since = c.running_since, consumed_seconds = c.consumed_seconds,
+                    breached = false
+                FROM slas_slaclock c WHERE c.id = s.clock_id AND s.clock_id = ANY(%(ids)s)
                 """,
-                [chosen],
+                {"ids": chosen},
             )
-        vacuum("slas_slaclock")
+        vacuum("slas_slaclock", "slas_slaschedule")
         with Processes(url) as processes:
             started = time.monotonic()
             processes.worker("bench-drain-1")

@@ -37,7 +37,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from slas.models import EscalationAction, EscalationRule, IdleTimer, SlaClock
+from slas.models import EscalationAction, EscalationRule, IdleTimer, SlaSchedule
 from tickets.models import Department, Ticket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +139,7 @@ def relay_clocks_if_stale(*, lead_seconds: float = 60.0, catch_up: int = 20_000)
     cutoff = timezone.now() - timedelta(seconds=lead_seconds)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM {SlaClock._meta.db_table} "
+            f"SELECT (SELECT count(*) FROM {SlaSchedule._meta.db_table} "
             f"WHERE next_check_at < %s) + (SELECT count(*) FROM {IdleTimer._meta.db_table} "
             "WHERE next_check_at < %s)",
             [cutoff, cutoff],
@@ -159,7 +159,8 @@ def relay_clocks_if_stale(*, lead_seconds: float = 60.0, catch_up: int = 20_000)
     print(f"{overdue:,} clocks and timers overdue: laying them again from now.")
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE slas_slaclock, slas_idletimer, slas_slaevent, slas_slasegment, outbox_message"
+            "TRUNCATE slas_slaclock, slas_slaschedule, slas_idletimer, slas_slaevent, "
+            "slas_slasegment, outbox_message"
         )
     call_command("seed_scale", tickets=0, clocks=True)
     return True
@@ -204,12 +205,16 @@ def watermarks() -> dict[str, int]:
 
 
 class ClockSnapshot:
-    """The scheduling state of some clocks, saved in a table of the bench database (so a
-    benchmark killed midway is put right by the next run) and restored afterwards."""
+    """The scheduling state of some clocks (their SlaClock and SlaSchedule rows), saved in
+    a table of the bench database (so a benchmark killed midway is put right by the next
+    run) and restored afterwards. `where` may name the columns of both."""
 
     TABLE = "bench_clock_snapshot"
-    COLUMNS = ("running_since", "consumed_seconds", "next_check_at", "warned_percent",
-               "breached_at", "due_at", "at_risk_at")  # fmt: skip
+    CLOCK_COLUMNS = ("running_since", "consumed_seconds", "breached_at", "due_at", "at_risk_at")
+    # The schedule's own, and its copies of the clock's (running_since, consumed_seconds).
+    SCHEDULE_COLUMNS = ("next_check_at", "warned_percent", "breached")
+    COLUMNS = (*CLOCK_COLUMNS, *SCHEDULE_COLUMNS)
+    FROM = "slas_slaclock c JOIN slas_slaschedule s ON s.clock_id = c.id"
 
     @classmethod
     def restore_leftover(cls) -> int:
@@ -220,15 +225,17 @@ class ClockSnapshot:
 
     @classmethod
     def save(cls, where: str, params: list[Any]) -> int:
-        columns = ", ".join(cls.COLUMNS)
+        columns = ", ".join(
+            [f"c.{c}" for c in cls.CLOCK_COLUMNS] + [f"s.{c}" for c in cls.SCHEDULE_COLUMNS]
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {cls.TABLE} AS "
-                f"SELECT id, {columns} FROM slas_slaclock WHERE false"
+                f"SELECT c.id, {columns} FROM {cls.FROM} WHERE false"
             )
             cursor.execute(
-                f"INSERT INTO {cls.TABLE} SELECT id, {columns} FROM slas_slaclock "
-                f"WHERE ({where}) AND id NOT IN (SELECT id FROM {cls.TABLE})",
+                f"INSERT INTO {cls.TABLE} SELECT c.id, {columns} FROM {cls.FROM} "
+                f"WHERE ({where}) AND NOT EXISTS (SELECT 1 FROM {cls.TABLE} b WHERE b.id = c.id)",
                 params,
             )
             return cursor.rowcount
@@ -239,12 +246,19 @@ class ClockSnapshot:
             cursor.execute(f"SELECT to_regclass('{cls.TABLE}')")
             if cursor.fetchone()[0] is None:
                 return 0
-        assignments = ", ".join(f"{c} = s.{c}" for c in cls.COLUMNS)
+        clock = ", ".join(f"{c} = b.{c}" for c in cls.CLOCK_COLUMNS)
+        schedule = ", ".join(
+            f"{c} = b.{c}" for c in (*cls.SCHEDULE_COLUMNS, "running_since", "consumed_seconds")
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE slas_slaclock c SET {assignments} FROM {cls.TABLE} s WHERE c.id = s.id"
+                f"UPDATE slas_slaclock c SET {clock} FROM {cls.TABLE} b WHERE c.id = b.id"
             )
             restored = cursor.rowcount
+            cursor.execute(
+                f"UPDATE slas_slaschedule s SET {schedule} FROM {cls.TABLE} b "
+                "WHERE s.clock_id = b.id"
+            )
             cursor.execute(f"DROP TABLE {cls.TABLE}")
         return restored
 

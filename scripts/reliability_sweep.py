@@ -464,6 +464,7 @@ def load_deadlines(burst: Burst, *, window: float, lead: float, rng: random.Rand
     from django.utils import timezone
 
     from slas.models import IdleTimer, SlaClock
+    from slas.services import sla_clocks_create
 
     start = timezone.now() + timedelta(seconds=lead)
     span = max(window - TARGET_SECONDS * WARNING_PERCENT / 100, 1.0)
@@ -472,22 +473,21 @@ def load_deadlines(burst: Burst, *, window: float, lead: float, rng: random.Rand
     for ticket_id in burst.ticket_ids:
         warning_at = start + timedelta(microseconds=int(rng.uniform(0, span) * 1e6))
         running_since = warning_at - warn_after
-        rows.append(
-            SlaClock(
-                ticket_id=ticket_id,
-                department_id=burst.department_id,
-                kind=SlaClock.Kind.FIRST_RESPONSE,
-                state=SlaClock.State.RUNNING,
-                target_seconds=TARGET_SECONDS,
-                warning_percents=[WARNING_PERCENT],
-                started_at=running_since,
-                running_since=running_since,
-                due_at=running_since + timedelta(seconds=TARGET_SECONDS),
-                at_risk_at=warning_at,
-                next_check_at=warning_at,
-                updated_at=running_since,
-            )
+        sla_clock = SlaClock(
+            ticket_id=ticket_id,
+            department_id=burst.department_id,
+            kind=SlaClock.Kind.FIRST_RESPONSE,
+            state=SlaClock.State.RUNNING,
+            target_seconds=TARGET_SECONDS,
+            warning_percents=[WARNING_PERCENT],
+            started_at=running_since,
+            running_since=running_since,
+            due_at=running_since + timedelta(seconds=TARGET_SECONDS),
+            at_risk_at=warning_at,
+            updated_at=running_since,
         )
+        sla_clock.next_check_at = warning_at
+        rows.append(sla_clock)
     timers = []
     for ticket_id in burst.idle_ticket_ids:
         due = start + timedelta(microseconds=int(rng.uniform(0, window) * 1e6))
@@ -502,7 +502,7 @@ def load_deadlines(burst: Burst, *, window: float, lead: float, rng: random.Rand
         )
         expected.add((ticket_id, "no_update", IDLE_SECONDS, due))
     with transaction.atomic():
-        made = SlaClock.objects.bulk_create(rows, batch_size=2_000)
+        made = sla_clocks_create(rows)
         IdleTimer.objects.bulk_create(timers, batch_size=2_000)
     for sla_clock in made:
         first_check = sla_clock.next_check_at
@@ -544,7 +544,7 @@ def progress() -> Progress:
         cursor.execute(
             """
             SELECT
-              (SELECT count(*) FROM slas_slaclock WHERE next_check_at <= now())
+              (SELECT count(*) FROM slas_slaschedule WHERE next_check_at <= now())
               + (SELECT count(*) FROM slas_idletimer WHERE next_check_at <= now()),
               (SELECT count(*) FROM slas_slaevent),
               (SELECT count(*) FROM slas_slaevent WHERE handled_at IS NULL),

@@ -27,11 +27,34 @@ def _pg_element(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+TIMESTAMP_TYPES = frozenset({"timestamptz", "timestamp with time zone"})
+
+
+def _pg_integers(values: Iterable[int | None]) -> str:
+    return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
+
+
+def _pg_timestamps(values: Iterable[datetime | None]) -> str:
+    # isoformat() has neither quotes nor backslashes: nothing to escape.
+    return "{" + ",".join(["NULL" if v is None else f'"{v.isoformat()}"' for v in values]) + "}"
+
+
 def pg_unnest(columns: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
     """`unnest(%s::type[], ...)` over parallel columns given as (SQL type, values), and
-    its parameters."""
+    its parameters. Integer and timestamptz columns take a fast path (a sweep builds
+    seven arrays of a thousand values; the per-value type checks were a tenth of its
+    Python time)."""
     sql = ", ".join(f"%s::{db_type}[]" for db_type, _ in columns)
-    return f"unnest({sql})", [pg_array(values) for _, values in columns]
+    params = []
+    for db_type, values in columns:
+        if db_type in INTEGER_TYPES and all(type(v) is int or v is None for v in values):
+            params.append(_pg_integers(values))
+        elif db_type in TIMESTAMP_TYPES and all(isinstance(v, datetime | None) for v in values):
+            params.append(_pg_timestamps(values))
+        else:
+            params.append(pg_array(values))
+    return f"unnest({sql})", params
 
 
 def update_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -56,6 +56,9 @@ class RuleBook:
     def __init__(self, rules: list[RuleSpec]) -> None:
         self._by_department: dict[tuple[int, str], list[RuleSpec]] = defaultdict(list)
         self._narrowing: set[int] = set()
+        # match() answers, by its arguments: a sweep asks the same few questions a thousand
+        # times (the book never changes once built).
+        self._matches: dict[tuple[object, ...], list[int]] = {}
         for rule in sorted(rules, key=lambda r: (r.level, r.id)):
             self._by_department[(rule.department_id, rule.trigger)].append(rule)
             if rule.request_type_ids or rule.priorities or rule.requesting_department_ids:
@@ -63,26 +66,48 @@ class RuleBook:
 
     @classmethod
     def load(cls) -> RuleBook:
-        rules = EscalationRule.objects.filter(is_active=True).prefetch_related(
-            "request_types", "requesting_departments"
-        )
+        """The active rules: three plain queries (rules, and the two narrowing lists),
+        no model instances."""
+        through_types = EscalationRule.request_types.through
+        through_departments = EscalationRule.requesting_departments.through
+        types: dict[int, set[int]] = defaultdict(set)
+        for rule_id, type_id in through_types.objects.values_list(
+            "escalationrule_id", "requesttype_id"
+        ):
+            types[rule_id].add(type_id)
+        departments: dict[int, set[int]] = defaultdict(set)
+        for rule_id, department_id in through_departments.objects.values_list(
+            "escalationrule_id", "department_id"
+        ):
+            departments[rule_id].add(department_id)
+        rules = EscalationRule.objects.filter(is_active=True).values_list(
+            "pk", "department_id", "level", "trigger", "clock_kind", "warning_percent",
+            "idle_hours", "priorities",
+        )  # fmt: skip
         return cls(
             [
                 RuleSpec(
-                    id=rule.pk,
-                    department_id=rule.department_id,
-                    level=rule.level,
-                    trigger=rule.trigger,
-                    clock_kind=rule.clock_kind,
-                    warning_percent=rule.warning_percent,
-                    idle_seconds=rule.idle_seconds,
-                    request_type_ids=frozenset(t.pk for t in rule.request_types.all()),
-                    priorities=frozenset(rule.priorities or ()),
-                    requesting_department_ids=frozenset(
-                        d.pk for d in rule.requesting_departments.all()
-                    ),
+                    id=pk,
+                    department_id=department_id,
+                    level=level,
+                    trigger=trigger,
+                    clock_kind=clock_kind,
+                    warning_percent=warning_percent,
+                    idle_seconds=int((idle_hours or 0) * 3600),
+                    request_type_ids=frozenset(types.get(pk, ())),
+                    priorities=frozenset(priorities or ()),
+                    requesting_department_ids=frozenset(departments.get(pk, ())),
                 )
-                for rule in rules
+                for (
+                    pk,
+                    department_id,
+                    level,
+                    trigger,
+                    clock_kind,
+                    warning_percent,
+                    idle_hours,
+                    priorities,
+                ) in rules
             ]
         )
 
@@ -97,18 +122,26 @@ class RuleBook:
         priority: int,
         requesting_department_id: int | None,
     ) -> list[int]:
-        """Ids of the rules that fire, in level order."""
-        return [
-            rule.id
-            for rule in self._by_department.get((department_id, trigger), ())
-            if rule.applies(
-                clock_kind=clock_kind,
-                threshold=threshold,
-                request_type_id=request_type_id,
-                priority=priority,
-                requesting_department_id=requesting_department_id,
-            )
-        ]
+        """Ids of the rules that fire, in level order. The list is shared between calls
+        with the same arguments: don't change it."""
+        key = (
+            department_id, trigger, clock_kind, threshold, request_type_id, priority,
+            requesting_department_id,
+        )  # fmt: skip
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = [
+                rule.id
+                for rule in self._by_department.get((department_id, trigger), ())
+                if rule.applies(
+                    clock_kind=clock_kind,
+                    threshold=threshold,
+                    request_type_id=request_type_id,
+                    priority=priority,
+                    requesting_department_id=requesting_department_id,
+                )
+            ]
+        return found
 
     def narrows(self, department_id: int) -> bool:
         """Whether any of the department's rules is narrowed by request type, priority or

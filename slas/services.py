@@ -3,7 +3,9 @@
 `sla_on_ticket_change` is registered as a ticket hook (slas/apps.py): ticket services
 call it inside their transaction, so a clock never disagrees with its ticket. Deadlines
 are computed here, on write, with slas/clock.py, and stored with the next instant at
-which the sweep must look at the clock (`next_check_at`).
+which the sweep must look at the clock (`next_check_at`, in the clock's SlaSchedule row;
+`_schedule` is the one place that computes it, `_save` and `sla_clocks_create` the ones
+that write it).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from servicedesk.db import update_rows
 from slas import clock
 from slas.events import TicketFacts, due_clock_events, record_events
-from slas.models import BusinessCalendar, SlaClock, SlaEvent, SlaPolicy, SlaSegment
+from slas.models import BusinessCalendar, SlaClock, SlaEvent, SlaPolicy, SlaSchedule, SlaSegment
 from slas.rulebook import RuleBook
 from tickets import hooks
 from tickets.models import Department, Ticket
@@ -196,7 +198,7 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> lis
         )
         _schedule(sla_clock, calendar)
         clocks.append(sla_clock)
-    SlaClock.objects.bulk_create(clocks)
+    sla_clocks_create(clocks)
     SlaSegment.objects.bulk_create(
         SlaSegment(
             clock=sla_clock,
@@ -212,10 +214,42 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> lis
     return clocks
 
 
+def sla_clocks_create(clocks: list[SlaClock]) -> list[SlaClock]:
+    """Insert clocks built in memory, each with its schedule row (what the properties
+    `next_check_at` and `warned_percent` were set to): two statements."""
+    SlaClock.objects.bulk_create(clocks)
+    schedules = []
+    for sla_clock in clocks:
+        schedule = sla_clock.sweep_schedule
+        schedule.copy_clock(sla_clock)
+        schedules.append(schedule)
+    SlaSchedule.objects.bulk_create(schedules)
+    return clocks
+
+
+def _save(sla_clock: SlaClock) -> None:
+    """Write a clock the services changed, and its schedule row."""
+    sla_clock.save()
+    schedule = sla_clock.sweep_schedule
+    schedule.copy_clock(sla_clock)
+    schedule.save()
+
+
+def _locked_clocks() -> QuerySet[SlaClock]:
+    """Clocks with their schedule rows, both locked (the sweep locks the schedule row of
+    a clock it works on, and skips rows a service holds). The filter makes the join an
+    inner one, which PostgreSQL needs to lock both sides in one statement."""
+    return (
+        SlaClock.objects.select_for_update(of=("self", "schedule"))
+        .filter(schedule__isnull=False)
+        .select_related("schedule")
+    )
+
+
 def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
     """A reopened ticket's resolution clock runs on from where it was met."""
     last = (
-        SlaClock.objects.select_for_update()
+        _locked_clocks()
         .filter(ticket=ticket, department_id=ticket.department_id, kind=Kind.RESOLUTION)
         .order_by("-started_at", "-id")
         .first()
@@ -234,7 +268,7 @@ def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
     )
     _schedule(last, calendar_for(ticket.department))
     last.updated_at = now
-    last.save()
+    _save(last)
 
 
 def _reapply_policy(*, ticket: Ticket, now: datetime) -> None:
@@ -262,7 +296,7 @@ def _reapply_policy(*, ticket: Ticket, now: datetime) -> None:
         if sla_clock.state == State.RUNNING:
             _schedule(sla_clock, calendar)
         sla_clock.updated_at = now
-        sla_clock.save()
+        _save(sla_clock)
 
 
 # --- One clock ------------------------------------------------------------------------
@@ -271,9 +305,7 @@ def _reapply_policy(*, ticket: Ticket, now: datetime) -> None:
 def _active(ticket: Ticket, *kinds: str) -> list[SlaClock]:
     # Locked: the sweep may be recording a warning or breach on one of them right now
     # (it skips locked clocks), and a stale save must not undo what it recorded.
-    clocks = SlaClock.objects.select_for_update(of=("self",)).filter(
-        ticket=ticket, state__in=SlaClock.ACTIVE_STATES
-    )
+    clocks = _locked_clocks().filter(ticket=ticket, state__in=SlaClock.ACTIVE_STATES)
     if kinds:
         clocks = clocks.filter(kind__in=kinds)
     return list(clocks.select_related("department"))
@@ -339,7 +371,7 @@ def _pause(sla_clock: SlaClock, now: datetime, reason: str) -> None:
     sla_clock.running_since = None
     sla_clock.due_at = sla_clock.at_risk_at = sla_clock.next_check_at = None
     sla_clock.updated_at = now
-    sla_clock.save()
+    _save(sla_clock)
 
 
 def _resume(sla_clock: SlaClock, now: datetime) -> None:
@@ -357,7 +389,7 @@ def _resume(sla_clock: SlaClock, now: datetime) -> None:
     sla_clock.running_since = now
     _schedule(sla_clock, calendar)
     sla_clock.updated_at = now
-    sla_clock.save()
+    _save(sla_clock)
 
 
 def _meet(sla_clock: SlaClock, now: datetime) -> None:
@@ -383,7 +415,7 @@ def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None
     sla_clock.running_since = None
     sla_clock.at_risk_at = sla_clock.next_check_at = None
     sla_clock.updated_at = now
-    sla_clock.save()
+    _save(sla_clock)
 
 
 def _note_breach(sla_clock: SlaClock, now: datetime) -> None:
@@ -490,7 +522,7 @@ def sla_recompute(*, now: datetime, batch_size: int = 1000, after_id: int = 0) -
     while True:
         with transaction.atomic():
             batch = list(
-                SlaClock.objects.select_for_update(of=("self",))
+                _locked_clocks()
                 .filter(state__in=SlaClock.ACTIVE_STATES, pk__gt=after_id)
                 .select_related("department", "ticket__request_type")
                 .prefetch_related("segments")
@@ -553,16 +585,32 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
         SlaClock,
         [
             "consumed_seconds", "policy_id", "target_seconds", "warning_percents", "due_at",
-            "at_risk_at", "next_check_at", "updated_at",
+            "at_risk_at", "updated_at",
         ],
         [
             (
                 c.consumed_seconds, c.policy_id, c.target_seconds, json.dumps(c.warning_percents),
-                c.due_at, c.at_risk_at, c.next_check_at, c.updated_at, c.pk,
+                c.due_at, c.at_risk_at, c.updated_at, c.pk,
             )
             for c in changed_clocks
         ],
     )  # fmt: skip
+    for sla_clock in changed_clocks:
+        sla_clock.sweep_schedule.copy_clock(sla_clock)
+    update_rows(
+        SlaSchedule,
+        ["next_check_at", "consumed_seconds", "target_seconds", "warning_percents"],
+        [
+            (
+                s.next_check_at,
+                s.consumed_seconds,
+                s.target_seconds,
+                json.dumps(s.warning_percents),
+                s.pk,
+            )
+            for s in (c.sweep_schedule for c in changed_clocks)
+        ],
+    )
     _refresh_tickets({sla_clock.ticket_id for sla_clock in batch})
 
 

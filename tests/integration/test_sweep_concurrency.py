@@ -19,18 +19,20 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from outbox import services as outbox_services
 from outbox.models import Message
 from outbox.services import outbox_deliver, outbox_relay
 from slas.escalations import sla_event_handle
-from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent
+from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent, SlaSchedule
+from slas.services import sla_clocks_create
 from slas.sweep import sla_sweep
 from tests.factories import RequestTypeFactory, UserFactory, lead_of
 from tests.integration import test_worker
 from tickets.models import Comment, Department, Ticket, TicketEvent
+from tickets.services import ticket_transition
 
 pytestmark = [
     pytest.mark.skipif(
@@ -126,20 +128,19 @@ def due_clocks(desk, count: int, *, overdue: timedelta = timedelta(hours=1)) -> 
     clocks = []
     for n, ticket in enumerate(tickets):
         started = now - overdue - timedelta(seconds=TARGET + n)
-        clocks.append(
-            SlaClock(
-                ticket=ticket,
-                department=desk["department"],
-                kind=SlaClock.Kind.FIRST_RESPONSE,
-                target_seconds=TARGET,
-                warning_percents=[50],
-                started_at=started,
-                running_since=started,
-                due_at=started + timedelta(seconds=TARGET),
-                next_check_at=started + timedelta(seconds=TARGET // 2),
-            )
+        sla_clock = SlaClock(
+            ticket=ticket,
+            department=desk["department"],
+            kind=SlaClock.Kind.FIRST_RESPONSE,
+            target_seconds=TARGET,
+            warning_percents=[50],
+            started_at=started,
+            running_since=started,
+            due_at=started + timedelta(seconds=TARGET),
         )
-    return SlaClock.objects.bulk_create(clocks)
+        sla_clock.next_check_at = started + timedelta(seconds=TARGET // 2)
+        clocks.append(sla_clock)
+    return sla_clocks_create(clocks)
 
 
 def expected_events(clocks: list[SlaClock]) -> Counter:
@@ -210,7 +211,7 @@ def test_two_sweeps_at_once_record_each_event_once(desk, no_delivery_tasks):
     assert max(recorded.values()) == 1  # no duplicates
     # Every event in exactly one escalation message.
     assert sorted(escalated_event_ids()) == sorted(SlaEvent.objects.values_list("pk", flat=True))
-    assert not SlaClock.objects.filter(next_check_at__isnull=False).exists()
+    assert not SlaClock.objects.filter(schedule__next_check_at__isnull=False).exists()
     # A third sweep (a duplicated message arriving late) finds nothing to do.
     assert sla_sweep(now=timezone.now()).recorded == 0
     assert SlaEvent.objects.count() == 2 * len(clocks)
@@ -227,6 +228,66 @@ def test_a_sweep_of_rows_another_sweep_already_advanced_records_nothing(desk, no
     assert recorded_events() == expected_events(clocks)
     assert sorted(escalated_event_ids()) == sorted(SlaEvent.objects.values_list("pk", flat=True))
     assert len(escalated_event_ids()) == 2 * len(clocks)
+
+
+def test_a_breach_on_a_clock_a_service_holds_is_left_for_the_next_sweep(desk, no_delivery_tasks):
+    """The sweep locks only schedule rows; to write a breach on a clock row it locks that
+    row without waiting (a service holding the clock waits for the schedule row the sweep
+    holds). A clock it cannot lock is left as it was, events and all, for the next sweep."""
+    held, free = due_clocks(desk, 2)
+    held_check = held.next_check_at
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                list(SlaClock.objects.select_for_update().filter(pk=held.pk))
+                locked.set()
+                release.wait(60)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        first = sla_sweep(now=timezone.now())
+    finally:
+        release.set()
+        thread.join(60)
+
+    assert (first.claimed, first.recorded) == (2, 2)
+    assert set(SlaEvent.objects.values_list("clock_id", flat=True)) == {free.pk}
+    assert SlaSchedule.objects.get(pk=held.pk).next_check_at == held_check
+    second = sla_sweep(now=timezone.now())
+    assert (second.claimed, second.recorded) == (1, 2)
+    assert recorded_events() == expected_events([held, free])
+
+
+def test_a_sweep_and_a_service_pausing_the_same_clocks_record_each_event_once(
+    desk, no_delivery_tasks
+):
+    """The service locks clock and schedule rows, records what came due and pauses; the
+    sweep skips what the service holds and the service waits for what the sweep holds:
+    no deadlock, and each event once, whoever recorded it."""
+    clocks = due_clocks(desk, 120)
+    tickets = list(Ticket.objects.filter(sla_clocks__in=clocks).order_by("pk"))
+    now = timezone.now()
+
+    def pause_all() -> None:
+        for ticket in tickets:
+            ticket_transition(
+                ticket=ticket, actor=desk["lead"], to_status=Ticket.Status.WAITING, now=now
+            )
+
+    run_together(lambda: sla_sweep(now=now, batch_size=20), pause_all)
+    sla_sweep(now=now)
+
+    recorded = recorded_events()
+    assert recorded == expected_events(clocks)
+    assert max(recorded.values()) == 1
+    assert not SlaSchedule.objects.filter(next_check_at__isnull=False).exists()
+    assert set(SlaClock.objects.values_list("state", flat=True)) == {SlaClock.State.PAUSED}
 
 
 def test_the_same_escalation_delivered_twice_at_once_runs_its_actions_once(desk, no_delivery_tasks):

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 
-from slas.models import IdleTimer, SlaClock
-from slas.sweep import due_clocks, due_idle_timers
+from slas.models import IdleTimer, SlaClock, SlaSchedule
+from slas.services import sla_clocks_create
+from slas.sweep import due_clocks, due_clocks_sql, due_idle_timers
 from tests.factories import DepartmentFactory, RequestTypeFactory, UserFactory
 from tickets.models import Ticket
 
@@ -73,13 +74,15 @@ def desk(db):
             updated_at=NOW,
         )
 
-    SlaClock.objects.bulk_create(
+    sla_clocks_create(
         [clock(n, NOW - timedelta(minutes=n)) for n in range(DUE)]
         + [clock(n, NOW + timedelta(minutes=n)) for n in range(DUE, DUE + UPCOMING)]
         + [clock(n, None) for n in range(DUE + UPCOMING, DUE + UPCOMING + FINISHED)]
     )
-    # Copy the met clocks in the database (much faster than building them in Python).
+    # Copy the met clocks in the database (much faster than building them in Python), each
+    # with its schedule row (nothing to check).
     table = connection.ops.quote_name(SlaClock._meta.db_table)
+    schedules = connection.ops.quote_name(SlaSchedule._meta.db_table)
     columns = ", ".join(
         connection.ops.quote_name(f.column)
         for f in SlaClock._meta.concrete_fields
@@ -91,18 +94,26 @@ def desk(db):
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table} WHERE state = %s",
                 [SlaClock.State.MET],
             )
-        cursor.execute(f"ANALYZE {Ticket._meta.db_table}, {SlaClock._meta.db_table}")
-    assert SlaClock.objects.count() == DUE + UPCOMING + FINISHED * 16
+        cursor.execute(
+            f"INSERT INTO {schedules} (clock_id, warned_percent, ticket_id, department_id, "
+            "kind, target_seconds, consumed_seconds, running_since, warning_percents, breached) "
+            "SELECT id, 0, ticket_id, department_id, kind, target_seconds, consumed_seconds, "
+            f"running_since, warning_percents, false FROM {table} "
+            f"WHERE id NOT IN (SELECT clock_id FROM {schedules})"
+        )
+        cursor.execute(f"ANALYZE {Ticket._meta.db_table}, {SlaClock._meta.db_table}, {schedules}")
+    assert SlaSchedule.objects.count() == DUE + UPCOMING + FINISHED * 16
     return departments
 
 
 def test_sweep_claims_due_clocks_through_the_partial_index(desk):
-    with transaction.atomic():
-        due = due_clocks(now=NOW, limit=500)
-        plan = due.explain()
-        rows = list(due)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {due_clocks_sql(limit=500)}", [NOW])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        rows = due_clocks(now=NOW, limit=500)
 
-    assert "slaclock_next_check" in plan, plan
+    assert "slaschedule_next_check" in plan, plan
+    assert f"Seq Scan on {SlaSchedule._meta.db_table}" not in plan, plan
     assert f"Seq Scan on {SlaClock._meta.db_table}" not in plan, plan
     assert "LockRows" in plan, plan
     assert len(rows) == DUE

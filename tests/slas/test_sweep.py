@@ -83,12 +83,15 @@ def test_a_batch_costs_the_same_queries_whatever_is_due(it, policy, it_type, req
     EscalationAction.objects.create(
         rule=rule, kind=EscalationAction.Kind.NOTIFY, target=EscalationAction.Target.LEADS
     )
+    # Each sweep records first-response warnings (50 %, 75 %) and breaches: one ticket's,
+    # then forty's (a breach also writes the clock row: a statement of its own).
     file_ticket(it_type, requester)
-    one = _queries_for_sweep(T0 + 30 * MIN)
+    one = _queries_for_sweep(T0 + 61 * MIN)
     for _ in range(40):
-        file_ticket(it_type, requester, now=T0 + 60 * MIN)
-    many = _queries_for_sweep(T0 + 90 * MIN)
+        file_ticket(it_type, requester, now=T0 + 61 * MIN)
+    many = _queries_for_sweep(T0 + 122 * MIN)
     assert one == many
+    assert SlaEvent.objects.filter(kind=SlaEvent.Kind.BREACH).count() == 1 + 40
     # Each warning with its rule in exactly one escalation message (chunks of events).
     escalated = [
         event_id
@@ -100,7 +103,7 @@ def test_a_batch_costs_the_same_queries_whatever_is_due(it, policy, it_type, req
     assert sorted(escalated) == sorted(
         SlaEvent.objects.filter(kind=SlaEvent.Kind.WARNING).values_list("pk", flat=True)
     )
-    assert len(escalated) == 1 + 40 + 1
+    assert len(escalated) == 2 * (1 + 40)
 
 
 def test_a_full_batch_asks_for_help_once(policy, it_type, requester):

@@ -66,9 +66,13 @@ COLUMNS = (
 )  # fmt: skip
 # --clocks: running clocks (without met_at, breached_at, stopped_at) and idle timers.
 CLOCK_COLUMNS = (
-    "ticket_id", "department_id", "policy_id", "kind", "state", "target_seconds",
+    "id", "ticket_id", "department_id", "policy_id", "kind", "state", "target_seconds",
     "warning_percents", "started_at", "consumed_seconds", "running_since", "due_at",
-    "at_risk_at", "next_check_at", "warned_percent", "stop_reason", "updated_at",
+    "at_risk_at", "stop_reason", "updated_at",
+)  # fmt: skip
+SCHEDULE_COLUMNS = (
+    "clock_id", "next_check_at", "warned_percent", "ticket_id", "department_id", "kind",
+    "target_seconds", "consumed_seconds", "running_since", "warning_percents", "breached",
 )  # fmt: skip
 TIMER_COLUMNS = ("ticket_id", "department_id", "since", "fired_seconds", "next_check_at")
 
@@ -165,7 +169,7 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("--clocks needs PostgreSQL (it writes with COPY).")
         from slas.idle import idle_seconds_for, next_idle_check
-        from slas.models import IdleTimer, SlaClock
+        from slas.models import IdleTimer, SlaClock, SlaSchedule
         from slas.services import calendars_for, pending_checks, policy_for
 
         calendars = calendars_for(Department.objects.values_list("pk", flat=True))
@@ -192,7 +196,8 @@ class Command(BaseCommand):
             if not tickets:
                 break
             after_id = tickets[-1][0]
-            clocks, timers = [], []
+            clocks: list[tuple[Any, ...]] = []
+            timers: list[tuple[Any, ...]] = []
             for (
                 pk, department_id, type_id, requesting_id, priority, created, first_response,
                 without_clock, without_timer,
@@ -236,17 +241,32 @@ class Command(BaseCommand):
                     last_warning = max(warnings, default=100)
                     clocks.append(
                         (
-                            pk, department_id, policy.pk, str(kind), "running", target,
+                            None, pk, department_id, policy.pk, str(kind), "running", target,
                             json.dumps(warnings), created, used, now,
                             add_business_time(now, target - used, calendar),
                             add_business_time(
                                 now, max(target * last_warning // 100 - used, 0), calendar
                             ),
-                            checks[0].instant, 0, "", now,
+                            "", now, checks[0].instant,
                         )
                     )  # fmt: skip
             with transaction.atomic():
+                # Ids drawn first, for the clocks' schedule rows (the sweep's next check).
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                        "FROM generate_series(1, %s)",
+                        [SlaClock._meta.db_table, len(clocks)],
+                    )
+                    ids = [row[0] for row in cursor.fetchall()]
+                # The schedule's copy of the clock (SlaSchedule.COPIED), not yet breached.
+                schedules = [
+                    (pk, row[-1], 0, row[1], row[2], row[4], row[6], row[9], row[10], row[7], False)
+                    for pk, row in zip(ids, clocks, strict=True)
+                ]
+                clocks = [(pk, *row[1:-1]) for pk, row in zip(ids, clocks, strict=True)]
                 _copy_table(SlaClock._meta.db_table, CLOCK_COLUMNS, clocks)
+                _copy_table(SlaSchedule._meta.db_table, SCHEDULE_COLUMNS, schedules)
                 _copy_table(IdleTimer._meta.db_table, TIMER_COLUMNS, timers)
             clocks_laid += len(clocks)
             timers_laid += len(timers)
@@ -256,7 +276,7 @@ class Command(BaseCommand):
             )
             self.stdout.flush()
         with connection.cursor() as cursor:
-            for model in (SlaClock, IdleTimer):
+            for model in (SlaClock, SlaSchedule, IdleTimer):
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         self.stdout.write(
             self.style.SUCCESS(
