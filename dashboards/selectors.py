@@ -367,6 +367,8 @@ def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tupl
     n, and the percentile is the smallest such value.
     """
     met = clocks.filter(state=State.MET)
+    if connection.vendor == "postgresql":
+        return _met_percentiles_grouping_sets(met)
     parts = [
         met.annotate(dim=Value(field), grp=value).values("kind", "dim", "grp", "consumed_seconds")
         for field, value in [
@@ -400,6 +402,47 @@ def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tupl
         (row_kind, (row_dim, row_group if row_dim else None)): (median, p90)
         for row_kind, row_dim, row_group, median, p90 in rows
     }
+
+
+def _met_percentiles_grouping_sets(
+    met: QuerySet[SlaClock],
+) -> dict[tuple[str, Group], tuple[int, int]]:
+    """`_met_percentiles` on PostgreSQL: the met clocks read and joined to their tickets
+    once, every group's percentiles from one GROUP BY GROUPING SETS with percentile_disc
+    (nearest rank by definition: the first value whose rank r of n has r >= p n; p n is
+    computed in floating point, which gives the same rank as 100 r >= p' n for p = 0.5
+    and 0.9 at every n up to two million, checked). The UNION ALL of the portable
+    version reads and joins the clocks once per dimension, five times in all: seconds
+    over a year of a large department."""
+    columns = [f"ticket__{d.field}" for d in DIMENSIONS]
+    sql, params = (
+        met.values("kind", "consumed_seconds", *columns).order_by().query.sql_with_params()
+    )
+    quote = connection.ops.quote_name
+    kind, seconds = quote("kind"), quote("consumed_seconds")
+    keys = [quote(column) for column in columns]
+    sets = ", ".join([f"({kind})", *(f"({kind}, {key})" for key in keys)])
+    outer = f"""
+        SELECT {kind}, {", ".join(f"GROUPING({key})" for key in keys)}, {", ".join(keys)},
+               percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}),
+               percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds})
+        FROM ({sql}) met
+        GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 (only quoted identifiers and the ORM's own SQL; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        rows = cursor.fetchall()
+    count = len(DIMENSIONS)
+    result: dict[tuple[str, Group], tuple[int, int]] = {}
+    for row in rows:
+        row_kind, grouped, values, (median, p90) = (
+            row[0], row[1 : 1 + count], row[1 + count : 1 + 2 * count], row[1 + 2 * count :]
+        )  # fmt: skip
+        # GROUPING(column) is 0 for the set's own column, 1 for the others.
+        own = [i for i, bit in enumerate(grouped) if bit == 0]
+        group = (DIMENSIONS[own[0]].field, values[own[0]]) if own else ALL
+        result[(row_kind, group)] = (median, p90)
+    return result
 
 
 def _volume(created: QuerySet[Ticket], names: dict[Group, str]) -> dict[Group, int]:

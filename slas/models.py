@@ -261,6 +261,20 @@ class SlaClock(models.Model):
                 name="slaclock_next_check",
                 condition=models.Q(next_check_at__isnull=False),
             ),
+            # The dashboards: a department's clocks that finished in a period (met, or
+            # stopped after a breach), with what they count and whose ticket they timed.
+            models.Index(
+                fields=["department", "met_at"],
+                name="slaclock_dept_met",
+                condition=models.Q(state="met"),
+                include=["kind", "consumed_seconds", "breached_at", "ticket"],
+            ),
+            models.Index(
+                fields=["department", "stopped_at"],
+                name="slaclock_dept_stopped_late",
+                condition=models.Q(state="stopped", breached_at__isnull=False),
+                include=["kind", "ticket"],
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
