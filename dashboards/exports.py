@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 
+from dashboards.map import DepartmentMap
 from dashboards.selectors import BreakdownRow, LeadDashboard, LeadSatisfaction
 
 Cell = str | int | float | None
@@ -126,6 +127,30 @@ def lead_dashboard_csv(
 ) -> str:  # fmt: skip
     """The table named `table` (one of TABLES; KeyError otherwise) as CSV text."""
     header, rows = TABLES[table](board, satisfaction)
+    return _csv_text(header, rows)
+
+
+def department_map_csv(board: DepartmentMap) -> str:
+    """One line per cell with requests or finished clocks (long format, for pivoting)."""
+    header = ["requesting_department", "providing_department", "requests",
+              "first_response_percent_met", "resolution_percent_met", "resolution_breached",
+              "median_resolution_seconds", "survey_responses", "satisfaction_average"]  # fmt: skip
+    rows: list[Sequence[Cell]] = []
+    for row in board.rows:
+        for provider, cell in row.cells:
+            if cell.empty:
+                continue
+            s = cell.satisfaction
+            rows.append(
+                (row.name, provider.name, cell.created, cell.first_response.percent_met,
+                 cell.resolution.percent_met, cell.resolution.breached,
+                 cell.resolution.median_seconds, s.responses if s else 0,
+                 s.csat_average if s else None)
+            )  # fmt: skip
+    return _csv_text(header, rows)
+
+
+def _csv_text(header: list[str], rows: Iterable[Sequence[Cell]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)

@@ -1,7 +1,7 @@
 """The lead dashboard: how well a department serves the company over a period.
 
 Which tickets a figure counts (the period is [since, until), in the department's time
-zone at the edges; see `dashboard_period`):
+zone at the edges; see `tickets.selectors.local_days`):
 - SLA compliance and business times: the department's first-response and resolution
   clocks that *finished* in the period (met, or stopped after breaching), wherever the
   ticket is now. Met = met without a breach; a clock stopped without a breach (the ticket
@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -91,22 +92,6 @@ def departments_for_lead(*, user: User) -> QuerySet[Department]:
     if user.is_superuser:
         return Department.objects.all()
     return Department.objects.filter(pk__in=user_lead_department_ids(user))
-
-
-def department_time_zone(department: Department) -> zoneinfo.ZoneInfo:
-    """The zone of the department's business calendar (UTC without one)."""
-    calendar = department.calendar
-    return zoneinfo.ZoneInfo(calendar.time_zone if calendar is not None else "UTC")
-
-
-def dashboard_period(
-    *, first_day: date, last_day: date, tz: zoneinfo.ZoneInfo
-) -> tuple[datetime, datetime]:
-    """[since, until) from the first day's local midnight to the midnight after the last
-    day, as aware UTC instants (days are local: 23 or 25 hours long across DST)."""
-    since = datetime.combine(first_day, time(0), tzinfo=tz)
-    until = datetime.combine(last_day + DAY, time(0), tzinfo=tz)
-    return since.astimezone(UTC), until.astimezone(UTC)
 
 
 # --- The figures --------------------------------------------------------------------------
@@ -194,10 +179,6 @@ class LeadDashboard:
     @property
     def open_total(self) -> int:
         return sum(bucket.count for bucket in self.backlog)
-
-    @property
-    def busiest_week(self) -> int:
-        return max((max(w.created, w.resolved) for w in self.weeks), default=0)
 
 
 def lead_dashboard(
@@ -348,7 +329,15 @@ def _sla_figures(
             total[0] += row["finished"]
             total[1] += row["met"]
             total[2] += row["breached"]
-    percentiles = _met_percentiles(clocks)
+    # ALL: one group, tagged ""; then each dimension, tagged with its field.
+    parts = [
+        (Value(""), Value(0)),
+        *((Value(d.field), F(f"ticket__{d.field}")) for d in DIMENSIONS),
+    ]
+    percentiles = {
+        (kind, (dim, grp) if dim else ALL): figures
+        for (kind, dim, grp), figures in met_percentiles(clocks, parts).items()
+    }
     result = {}
     for key, (finished, met, breached) in counts.items():
         median, p90 = percentiles.get(key, (None, None))
@@ -356,27 +345,28 @@ def _sla_figures(
     return result, names
 
 
-def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tuple[int, int]]:
-    """(kind, group) -> (median, p90) business seconds of the met clocks, nearest rank,
-    for ALL of them and each group of each dimension.
+def met_percentiles(
+    clocks: QuerySet[SlaClock], parts: Sequence[tuple[Any, Any]]
+) -> dict[tuple[str, Any, Any], tuple[int, int]]:
+    """(kind, dim, grp) -> (median, p90) business seconds of the met clocks, nearest
+    rank, grouped once per part: a (dim, grp) pair of expressions over the clock (a
+    constant dim tags the part; a constant grp makes the part one group).
 
-    One query: the met clocks once per dimension (UNION ALL, tagged with the dimension),
-    ranked by a window function per (kind, dimension, group) and picked by an outer GROUP
-    BY, so the database returns one row per group whatever the number of clocks (SQLite
-    and PostgreSQL alike): rank r of n is at or past the p-th percentile when 100 r >= p
-    n, and the percentile is the smallest such value.
+    One query: the met clocks once per part (UNION ALL), ranked by a window function per
+    (kind, dim, grp) and picked by an outer GROUP BY, so the database returns one row per
+    group whatever the number of clocks (SQLite and PostgreSQL alike): rank r of n is at
+    or past the p-th percentile when 100 r >= p n, and the percentile is the smallest
+    such value.
     """
     met = clocks.filter(state=State.MET)
     if connection.vendor == "postgresql":
-        return _met_percentiles_grouping_sets(met)
-    parts = [
-        met.annotate(dim=Value(field), grp=value).values("kind", "dim", "grp", "consumed_seconds")
-        for field, value in [
-            ("", Value(0)),  # ALL: one group
-            *((d.field, F(f"ticket__{d.field}")) for d in DIMENSIONS),
-        ]
+        return _met_percentiles_grouping_sets(met, parts)
+    compiled = [
+        met.annotate(dim=dim, grp=grp)
+        .values("kind", "dim", "grp", "consumed_seconds")
+        .query.sql_with_params()
+        for dim, grp in parts
     ]
-    compiled = [part.query.sql_with_params() for part in parts]
     union = " UNION ALL ".join(
         f"SELECT * FROM ({sql}) part{i}"  # noqa: S608 (the ORM's own SQL, values are parameters)
         for i, (sql, _) in enumerate(compiled)
@@ -398,32 +388,36 @@ def _met_percentiles(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], tupl
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
         rows = cursor.fetchall()
-    return {
-        (row_kind, (row_dim, row_group if row_dim else None)): (median, p90)
-        for row_kind, row_dim, row_group, median, p90 in rows
-    }
+    return {(k, d, g): (median, p90) for k, d, g, median, p90 in rows}
 
 
 def _met_percentiles_grouping_sets(
-    met: QuerySet[SlaClock],
-) -> dict[tuple[str, Group], tuple[int, int]]:
-    """`_met_percentiles` on PostgreSQL: the met clocks read and joined to their tickets
-    once, every group's percentiles from one GROUP BY GROUPING SETS with percentile_disc
-    (nearest rank by definition: the first value whose rank r of n has r >= p n; p n is
-    computed in floating point, which gives the same rank as 100 r >= p' n for p = 0.5
-    and 0.9 at every n up to two million, checked). The UNION ALL of the portable
-    version reads and joins the clocks once per dimension, five times in all: seconds
-    over a year of a large department."""
-    columns = [f"ticket__{d.field}" for d in DIMENSIONS]
+    met: QuerySet[SlaClock], parts: Sequence[tuple[Any, Any]]
+) -> dict[tuple[str, Any, Any], tuple[int, int]]:
+    """`met_percentiles` on PostgreSQL: the met clocks read (and joined) once, every
+    part's groups from one GROUP BY GROUPING SETS with percentile_disc, which is nearest
+    rank by definition (the first value whose rank r of n has r >= p n; p n is computed
+    in floating point, which gives the same rank as 100 r >= 100 p n for p = 0.5 and 0.9
+    at every n up to two million, checked). The portable UNION ALL reads and joins the
+    clocks once per part: five times for the lead dashboard, seconds over a year of a
+    large department."""
+    annotations: dict[str, Any] = {}
+    for i, (dim, grp) in enumerate(parts):
+        annotations[f"dim{i}"], annotations[f"grp{i}"] = dim, grp
     sql, params = (
-        met.values("kind", "consumed_seconds", *columns).order_by().query.sql_with_params()
+        met.annotate(**annotations)
+        .values("kind", "consumed_seconds", *annotations)
+        .order_by()
+        .query.sql_with_params()
     )
     quote = connection.ops.quote_name
     kind, seconds = quote("kind"), quote("consumed_seconds")
-    keys = [quote(column) for column in columns]
-    sets = ", ".join([f"({kind})", *(f"({kind}, {key})" for key in keys)])
+    dims = [quote(f"dim{i}") for i in range(len(parts))]
+    grps = [quote(f"grp{i}") for i in range(len(parts))]
+    sets = ", ".join(f"({kind}, {dim}, {grp})" for dim, grp in zip(dims, grps, strict=True))
+    columns = ", ".join(f"{dim}, {grp}" for dim, grp in zip(dims, grps, strict=True))
     outer = f"""
-        SELECT {kind}, {", ".join(f"GROUPING({key})" for key in keys)}, {", ".join(keys)},
+        SELECT {kind}, {", ".join(f"GROUPING({grp})" for grp in grps)}, {columns},
                percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}),
                percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds})
         FROM ({sql}) met
@@ -432,16 +426,13 @@ def _met_percentiles_grouping_sets(
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
         rows = cursor.fetchall()
-    count = len(DIMENSIONS)
-    result: dict[tuple[str, Group], tuple[int, int]] = {}
+    count = len(parts)
+    result: dict[tuple[str, Any, Any], tuple[int, int]] = {}
     for row in rows:
-        row_kind, grouped, values, (median, p90) = (
-            row[0], row[1 : 1 + count], row[1 + count : 1 + 2 * count], row[1 + 2 * count :]
-        )  # fmt: skip
-        # GROUPING(column) is 0 for the set's own column, 1 for the others.
-        own = [i for i, bit in enumerate(grouped) if bit == 0]
-        group = (DIMENSIONS[own[0]].field, values[own[0]]) if own else ALL
-        result[(row_kind, group)] = (median, p90)
+        # GROUPING(column) is 0 in the set that groups by it: the row's part.
+        part = row[1 : 1 + count].index(0)
+        dim, grp = row[1 + count + 2 * part], row[2 + count + 2 * part]
+        result[(row[0], dim, grp)] = (row[-2], row[-1])
     return result
 
 
@@ -728,6 +719,56 @@ class AgentHome:
     mine: TicketList
     unassigned: TicketList
     satisfaction: MySatisfaction
+
+
+LIVE_LIST_SIZE = 8
+
+
+@dataclass(frozen=True)
+class LiveLists:
+    """A department's open tickets at risk and breached at `now` (the soonest deadline
+    first: the breached longest overdue first), LIVE_LIST_SIZE of each at most."""
+
+    now: datetime
+    at_risk: TicketList
+    breached: TicketList
+
+    @property
+    def sections(self) -> list[tuple[str, TicketList, str, str]]:
+        """(title, list, the queue's SLA filter, what to say when empty), for the page."""
+        return [
+            ("At risk", self.at_risk, "at_risk", "Nothing is at risk."),
+            ("Breached", self.breached, "breached", "Nothing is past its deadline."),
+        ]
+
+
+def live_lists(*, department: Department, now: datetime) -> LiveLists:
+    """Three queries over the partial index ticket_dept_sla_due (tickets with a running
+    deadline), whatever the number of tickets."""
+    with_deadline = Ticket.objects.filter(department=department, sla_due_at__isnull=False)
+    at_risk = Q(sla_at_risk_at__lte=now, sla_due_at__gt=now)
+    breached = Q(sla_due_at__lte=now)
+    counts = with_deadline.aggregate(
+        at_risk=Count("pk", filter=at_risk), breached=Count("pk", filter=breached)
+    )
+    listed = with_deadline.select_related(
+        "requester", "requesting_department", "assignee"
+    ).order_by("sla_due_at", "id")
+    return LiveLists(
+        now=now,
+        at_risk=TicketList(
+            rows=list(listed.filter(at_risk)[:LIVE_LIST_SIZE]),
+            total=counts["at_risk"],
+            at_risk=counts["at_risk"],
+            breached=0,
+        ),
+        breached=TicketList(
+            rows=list(listed.filter(breached)[:LIVE_LIST_SIZE]),
+            total=counts["breached"],
+            at_risk=0,
+            breached=counts["breached"],
+        ),
+    )
 
 
 def agent_home_access(*, user: User) -> list[Department]:

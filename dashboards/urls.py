@@ -4,7 +4,9 @@ from dashboards import views
 
 urlpatterns = [
     path("", views.dashboard_home, name="dashboard"),
-    # Before the department codes: a department coded "me" would be hidden by it.
+    # Before the department codes: departments coded "me" or "map" would be hidden by them.
     path("me/", views.agent_home, name="agent_home"),
+    path("map/", views.department_map_page, name="department_map"),
     path("<str:code>/", views.lead_dashboard, name="lead_dashboard"),
+    path("<str:code>/live/", views.lead_dashboard_live, name="lead_dashboard_live"),
 ]

@@ -18,6 +18,11 @@ and, as the department lead (--lead), the ticket page of a ticket whose SLA was 
 and escalated (found through the SLA events admin list), e.g. after `make run`'s seed:
 
     .venv/bin/python scripts/screenshots.py --password demo --escalations --only-escalations
+
+With --only-dashboards it captures the lead dashboard and the department map (as --lead)
+and the agent's home (as --agent; `make run`'s seed: --agent priya):
+
+    .venv/bin/python scripts/screenshots.py --password demo --agent priya --only-dashboards
 """
 
 from __future__ import annotations
@@ -68,6 +73,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--only-escalations", action="store_true", help="capture the escalation screens only"
+    )
+    parser.add_argument(
+        "--only-dashboards",
+        action="store_true",
+        help="capture the lead dashboard, the department map and the agent home only",
     )
     parser.add_argument("--admin", default="admin", help="a superuser, for Django admin")
     parser.add_argument("--lead", default="david", help="a department lead")
@@ -140,6 +150,18 @@ def escalation_shots(s: Shooter, args: argparse.Namespace) -> None:
     page.context.close()
 
 
+def dashboard_shots(s: Shooter, args: argparse.Namespace) -> None:
+    print(f"Lead: {args.lead}")
+    page = s.session(args.lead)
+    s.visit(page, f"/dashboard/{args.lead_department}/", "29-lead-dashboard")
+    s.visit(page, "/dashboard/map/", "31-department-map")
+    page.context.close()
+    print(f"Agent: {args.agent}")
+    page = s.session(args.agent)
+    s.visit(page, "/dashboard/me/", "30-agent-home")
+    page.context.close()
+
+
 def run(args: argparse.Namespace) -> None:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,7 +170,9 @@ def run(args: argparse.Namespace) -> None:
         s = Shooter(browser, args, out)
         if args.escalations or args.only_escalations:
             escalation_shots(s, args)
-        if args.only_escalations:
+        if args.only_dashboards:
+            dashboard_shots(s, args)
+        if args.only_escalations or args.only_dashboards:
             browser.close()
             return
 

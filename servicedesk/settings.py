@@ -3,6 +3,7 @@ environment, read here and only here (see servicedesk/env.py and the README's ta
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from servicedesk import env
@@ -25,11 +26,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "outbox",
     "tickets",
     "slas",
     "surveys",
+    "api",
     "dashboards",
 ]
 
@@ -160,9 +164,43 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    # Requests per token (or per signed-in user), e.g. "1200/min"; see api/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {"token": env.get_str("API_RATE_LIMIT", "1200/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "servicedesk API",
+    "DESCRIPTION": (
+        "File and follow requests between departments. Authenticate with a personal or "
+        "service token (`Authorization: Bearer sd_…`) or the browser session. Every error "
+        'has one shape: `{"error": {"status", "code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# The API's rate limits count in the default cache: a Redis URL makes every web process
+# share the counts (CACHE_URL=redis://127.0.0.1:6379/1); the default is per process.
+CACHE_URL = env.get_str("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL (or unset), not {CACHE_URL!r}.")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 LOGGING = {

@@ -11,5 +11,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("survey/", include("surveys.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("api/", include("api.urls")),
     path("", include("tickets.urls")),
 ]

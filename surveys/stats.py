@@ -98,13 +98,10 @@ def survey_stats(
         list[dict[str, Any]],
         list(invitations.values("sla_met").order_by("sla_met").annotate(**SURVEY_AGGREGATES)),
     )
-    anonymous = (settings is not None and settings.anonymous) or any(
-        row["anonymous_answers"] for row in by_sla_rows
-    )
-    min_size = settings.min_group_size if settings else DEFAULT_MIN_GROUP_SIZE
+    anonymous, min_size = anonymity(settings, by_sla_rows)
     limit = min_size if anonymous else 0
 
-    total = _sum_rows(by_sla_rows)
+    total = sum_rows(by_sla_rows)
     overall = hide_small_groups(
         [survey_figures("All requests", total)], limit, complementary=False
     )[0]
@@ -143,12 +140,23 @@ def survey_stats(
     )
 
 
+def anonymity(settings: SurveySettings | None, rows: Iterable[dict[str, Any]]) -> tuple[bool, int]:
+    """(anonymous, minimum group size) of a department's figures: anonymous when its
+    survey is, or when any answer counted in `rows` (SURVEY_AGGREGATES) was given under
+    the promise of anonymity."""
+    anonymous = (settings is not None and settings.anonymous) or any(
+        row["anonymous_answers"] for row in rows
+    )
+    return anonymous, settings.min_group_size if settings else DEFAULT_MIN_GROUP_SIZE
+
+
 def _sla_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     order = {True: 0, False: 1, None: 2}
     return sorted(rows, key=lambda row: order[row["sla_met"]])
 
 
-def _sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+def sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """SURVEY_AGGREGATES rows added up (a group without answers has no score sum)."""
     total = dict.fromkeys(SURVEY_AGGREGATES, 0)
     for row in rows:
         for key in SURVEY_AGGREGATES:

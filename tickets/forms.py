@@ -7,6 +7,7 @@ from django import forms
 from accounts.models import User
 from tickets.extra_fields import form_field_for
 from tickets.models import Department, Membership, Priority, RequestType, Ticket
+from tickets.selectors import department_time_zone, local_days
 
 EXTRA_PREFIX = "extra__"
 
@@ -157,9 +158,17 @@ class QueueFilterForm(forms.Form):
         required=False, choices=SLA_FILTER_CHOICES, label="SLA", widget=forms.RadioSelect
     )
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort")
+    # Local days of the department's time zone, both included.
+    created_from = forms.DateField(
+        required=False, label="Filed from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="Filed to", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args: Any, department: Department, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.department = department
         members = (
             Membership.objects.filter(department=department, user__is_active=True)
             .select_related("user")
@@ -173,10 +182,23 @@ class QueueFilterForm(forms.Form):
         ]
         self.fields["request_type"].queryset = department.request_types.all()  # type: ignore[attr-defined]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("created_from"), cleaned.get("created_to")
+        if first and last and last < first:
+            self.add_error("created_to", "The last day comes before the first.")
+        return cleaned
+
     def selector_filters(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         for key in ("request_type", "requesting_department"):
             data[key] = data[key].pk if data.get(key) else None
+        tz = department_time_zone(self.department)
+        first, last = data.pop("created_from", None), data.pop("created_to", None)
+        if first:
+            data["created_since"] = local_days(first_day=first, last_day=first, tz=tz)[0]
+        if last:
+            data["created_until"] = local_days(first_day=last, last_day=last, tz=tz)[1]
         return data
 
 

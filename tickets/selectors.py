@@ -9,9 +9,10 @@ Who sees what:
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -30,6 +31,22 @@ from tickets.models import (
 )
 
 PAGE_SIZE = 25
+
+
+def department_time_zone(department: Department) -> zoneinfo.ZoneInfo:
+    """The zone of the department's business calendar (UTC without one)."""
+    calendar = department.calendar
+    return zoneinfo.ZoneInfo(calendar.time_zone if calendar is not None else "UTC")
+
+
+def local_days(
+    *, first_day: date, last_day: date, tz: zoneinfo.ZoneInfo
+) -> tuple[datetime, datetime]:
+    """[since, until) from the first day's local midnight to the midnight after the last
+    day, as aware UTC instants (days are local: 23 or 25 hours long across DST)."""
+    since = datetime.combine(first_day, time(0), tzinfo=tz)
+    until = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+    return since.astimezone(UTC), until.astimezone(UTC)
 
 
 def user_department_ids(user: User) -> frozenset[int]:
@@ -338,6 +355,21 @@ def ticket_queue_for_agent(
     return _apply_filters(queryset, filters, now=now)
 
 
+def ticket_list_for_user(
+    *, user: User, filters: dict[str, Any], now: datetime | None = None
+) -> QuerySet[Ticket]:
+    """Every ticket the user may see (the API's list), filtered: the queue's filters plus
+    `department` and `updated_since` / `updated_until` (ids and aware instants)."""
+    queryset = Ticket.objects.filter(visible_tickets_q(user)).select_related(*LIST_RELATED)
+    if filters.get("department"):
+        queryset = queryset.filter(department_id=filters["department"])
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gte=filters["updated_since"])
+    if filters.get("updated_until"):
+        queryset = queryset.filter(updated_at__lt=filters["updated_until"])
+    return _apply_filters(queryset, filters, now=now)
+
+
 def ticket_list_for_requester(*, user: User, status: str = "") -> QuerySet[Ticket]:
     """'My requests': tickets the user asked for or filed for someone else."""
     queryset = Ticket.objects.filter(Q(requester=user) | Q(created_by=user)).select_related(
@@ -365,6 +397,10 @@ def _apply_filters(
         queryset = queryset.filter(request_type_id=filters["request_type"])
     if filters.get("requesting_department"):
         queryset = queryset.filter(requesting_department_id=filters["requesting_department"])
+    if filters.get("created_since"):
+        queryset = queryset.filter(created_at__gte=filters["created_since"])
+    if filters.get("created_until"):
+        queryset = queryset.filter(created_at__lt=filters["created_until"])
     sla = filters.get("sla")
     if sla:
         # The ticket's soonest running deadline, kept on the ticket by the SLA services.

@@ -1,5 +1,5 @@
 """Every table of the lead dashboard as CSV, parsed and checked against the hand counts
-of test_lead_dashboard.py (its fixed Berlin history) and test_satisfaction.py."""
+of test_lead_dashboard.py and test_satisfaction.py (the histories of history.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.dashboards import test_lead_dashboard as sla_data
-from tests.dashboards import test_satisfaction as survey_data
-
-NOW, SURVEYS_NOW = sla_data.NOW, survey_data.NOW
-# The two fixed histories, as fixtures of this module too.
-berlin_it, desk, history = sla_data.berlin_it, sla_data.desk, sla_data.history
-spread = sla_data.spread
-it_surveys, answered = survey_data.it_surveys, survey_data.answered
+from tests.dashboards.history import ANSWERS_READ_AT as SURVEYS_NOW
+from tests.dashboards.history import NOW
 
 PERIOD = "first_day=2026-03-02&last_day=2026-03-15"
 

@@ -10,131 +10,23 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 import time_machine
+from django.urls import reverse
 
-from dashboards.selectors import dashboard_period, department_time_zone, lead_dashboard
+from dashboards.selectors import lead_dashboard, live_lists
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation, SurveyResponse
-from tests.factories import RequestTypeFactory, UserFactory, agent_of
-from tickets import services
-from tickets.models import Priority, Ticket
-
-BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-Status = Ticket.Status
-FIRST_DAY, LAST_DAY = date(2026, 3, 2), date(2026, 3, 15)
-NOW = datetime(2026, 3, 16, 12, 0, tzinfo=BERLIN)  # Monday after the period
-MIN, HOUR = 60, 3600
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
-
-
-class Desk:
-    """Files and works IT tickets at given local instants."""
-
-    def __init__(self, request_type, agent):
-        self.request_type = request_type
-        self.agent = agent
-
-    def file(self, requester, when: datetime) -> Ticket:
-        with time_machine.travel(when, tick=False):
-            return services.ticket_create(
-                created_by=requester,
-                request_type=self.request_type,
-                title="Laptop",
-                description="Help.",
-                now=when,
-            )
-
-    def reply(self, ticket: Ticket, when: datetime) -> Ticket:
-        with time_machine.travel(when, tick=False):
-            services.comment_add(ticket=ticket, author=self.agent, body="On it.", now=when)
-        return Ticket.objects.get(pk=ticket.pk)
-
-    def move(self, ticket: Ticket, status: str, when: datetime, actor=None) -> Ticket:
-        with time_machine.travel(when, tick=False):
-            return services.ticket_transition(
-                ticket=ticket, actor=actor or self.agent, to_status=status, now=when
-            )
-
-    def work(self, requester, filed, replied=None, resolved=None) -> Ticket:
-        ticket = self.file(requester, filed)
-        if replied:
-            ticket = self.reply(ticket, replied)
-        if resolved:
-            ticket = self.move(ticket, Status.RESOLVED, resolved)
-        return ticket
-
-
-@pytest.fixture
-def berlin_it(it, make_calendar, make_policy):
-    make_calendar("Berlin office", "Europe/Berlin", department=it)
-    make_policy(it, first_response_minutes=60, resolution_minutes=8 * 60)
-    return it
-
-
-@pytest.fixture
-def desk(berlin_it):
-    return Desk(RequestTypeFactory(department=berlin_it, name="Laptop"), agent_of(berlin_it))
-
-
-@pytest.fixture
-def history(desk, requester, hr):
-    """Business seconds in the comments: first response / resolution."""
-    hr_person = UserFactory(username="hilda", home_department=hr)
-    nobody = UserFactory(username="nomad", home_department=None)
-    t = {}
-    # Week of 2 March.
-    t["A"] = desk.work(requester, at(2, 9), at(2, 9, 30), at(2, 13))  # 30 min / 4 h
-    t["B"] = desk.work(requester, at(2, 16, 30), at(3, 9, 15), at(3, 10, 30))  # 45 min / 2 h
-    t["C"] = desk.work(requester, at(3, 10), at(3, 12), at(3, 14))  # 2 h, breached / 4 h
-    t["D"] = desk.work(hr_person, at(4, 9), at(4, 9, 10), at(5, 12))  # 10 min / 11 h breached
-    t["E"] = desk.work(requester, at(4, 11), at(4, 11, 20), at(4, 12))  # 20 min / 1 h ...
-    desk.move(t["E"], Status.OPEN, at(5, 9), actor=requester)  # ... reopened ...
-    t["E"] = desk.move(t["E"], Status.RESOLVED, at(5, 10))  # ... 1 h more: 2 h
-    # Filed on Friday before the period, answered and resolved at 00:30 on the first day
-    # (still Sunday in UTC): 30 min / 30 min, inside the period.
-    t["M"] = desk.work(requester, at(27, 16, 30, month=2), at(2, 0, 30), at(2, 0, 30))
-    # Filed at 00:30 on the first day (Sunday 23:30 UTC): in the period; left open.
-    t["H1"] = desk.file(nobody, at(2, 0, 30))
-    # Week of 9 March.
-    t["F"] = desk.work(requester, at(9, 10), at(9, 10, 5), at(10, 9, 30))  # 5 min / 7.5 h
-    t["G"] = desk.file(hr_person, at(10, 9))  # never answered
-    t["I"] = desk.file(requester, at(14, 10))  # a Saturday; open
-    # Outside the period: long ago, and on the day we look.
-    t["J"] = desk.file(requester, at(6, 10, month=2))
-    t["K"] = desk.file(requester, at(16, 11, 10))  # at risk at 11:55, due 12:10
-    t["L"] = desk.file(requester, at(16, 11, 50))  # at risk at 12:35
-    return t
-
-
-@pytest.fixture
-def board_of(berlin_it, history):
-    """The dashboard of the period, read when called (after any changes to the data)."""
-
-    def read():
-        tz = department_time_zone(berlin_it)
-        since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=tz)
-        return lead_dashboard(department=berlin_it, since=since, until=until, tz=tz, now=NOW)
-
-    return read
-
-
-@pytest.fixture
-def board(board_of):
-    return board_of()
+from tests.dashboards.history import BERLIN, FIRST_DAY, HOUR, LAST_DAY, MIN, NOW, Desk, Status, at
+from tests.factories import RequestTypeFactory, UserFactory, agent_of, lead_of
+from tickets.selectors import department_time_zone, local_days
 
 
 def test_the_period_is_whole_local_days():
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     assert since == datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
     assert until == datetime(2026, 3, 15, 23, 0, tzinfo=UTC)
     # Across the change to summer time (29 March) the last day has 23 hours.
-    since, until = dashboard_period(
-        first_day=date(2026, 3, 29), last_day=date(2026, 3, 29), tz=BERLIN
-    )
+    since, until = local_days(first_day=date(2026, 3, 29), last_day=date(2026, 3, 29), tz=BERLIN)
     assert (since, until - since) == (datetime(2026, 3, 28, 23, 0, tzinfo=UTC), timedelta(hours=23))
 
 
@@ -216,30 +108,6 @@ def test_breakdown_by_requesting_department(board, requester, hr):
     assert nobody.resolution.finished == 0 and nobody.resolution.percent_met is None
 
 
-@pytest.fixture
-def spread(berlin_it, desk, history):
-    """The history spread over two request types, two agents and four priorities. Set
-    directly (the breakdowns read the tickets' current values; the clocks stay as they
-    were worked): Monitor D G M, Laptop the rest; Pia A B C D, Quinn E F M, nobody else;
-    Urgent C D, High A, Low I, Normal the rest."""
-    monitor = RequestTypeFactory(department=berlin_it, name="Monitor")
-    pia = agent_of(berlin_it, username="pia", first_name="Pia", last_name="Ross")
-    quinn = agent_of(berlin_it, username="quinn", first_name="", last_name="")  # username
-    pks = {name: ticket.pk for name, ticket in history.items()}
-
-    def update(names: str, **values) -> None:
-        Ticket.objects.filter(pk__in=[pks[name] for name in names.split()]).update(**values)
-
-    update("D G M", request_type=monitor)
-    update(" ".join(pks), assignee=None, priority=Priority.NORMAL)
-    update("A B C D", assignee=pia)
-    update("E F M", assignee=quinn)
-    update("C D", priority=Priority.URGENT)
-    update("A", priority=Priority.HIGH)
-    update("I", priority=Priority.LOW)
-    return {"monitor": monitor, "laptop": desk.request_type, "pia": pia, "quinn": quinn}
-
-
 def figures(rows):
     """name -> (created, first response %, resolution %, resolution breached, median)."""
     return [
@@ -317,7 +185,7 @@ def test_every_breakdown_adds_up_to_the_totals(board_of, spread):
 def test_period_edges_are_local_not_utc(berlin_it, history):
     """The same data read with UTC days: H1 and M fall out of the first day."""
     utc = zoneinfo.ZoneInfo("UTC")
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
     board = lead_dashboard(department=berlin_it, since=since, until=until, tz=utc, now=NOW)
     assert board.created == 8
     assert board.first_response.finished == 6
@@ -330,7 +198,7 @@ def test_stopped_clocks_count_only_when_breached(berlin_it, desk, requester):
     # Cancelled after its first response was due: a breach.
     late = desk.file(requester, at(2, 9))
     desk.move(late, Status.CANCELLED, at(2, 11))
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
     f = board.first_response
     assert (f.finished, f.met, f.breached, f.percent_met) == (1, 0, 1, 0.0)
@@ -350,7 +218,7 @@ def test_percentiles_are_nearest_rank_per_group(hr, sales, make_policy):
     for minutes in [7, 3]:
         desk.work(own, start, start + timedelta(minutes=minutes))
     utc = zoneinfo.ZoneInfo("UTC")
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=utc)
     board = lead_dashboard(department=hr, since=since, until=until, tz=utc, now=NOW)
     # All 12: 1 2 3 3 4 5 6 7 7 8 9 10; rank 6 and ceil(10.8) = 11.
     assert (board.first_response.median_seconds, board.first_response.p90_seconds) == (
@@ -367,7 +235,7 @@ def test_percentiles_are_nearest_rank_per_group(hr, sales, make_policy):
 
 
 def test_figures_take_a_fixed_number_of_queries(berlin_it, history, django_assert_num_queries):
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     # SLA counts 1, percentiles 1, weeks 2, reopen 1, live 2, volume 1, surveys 4. Was 13
     # before the breakdowns by request type, assignee and priority: the counts and the
     # percentiles are now one query each for the total and every breakdown (grouped by
@@ -403,7 +271,7 @@ def test_satisfaction_per_requesting_department_comes_from_the_surveys(
         )
         if score:
             SurveyResponse.objects.create(invitation=invitation, score=score, created_at=sent)
-    since, until = dashboard_period(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
     board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
     rows = {row.name: row.satisfaction for row in board.by_requesting_department}
     sales, hr_figures = rows["Sales"], rows["Human Resources"]
@@ -414,3 +282,32 @@ def test_satisfaction_per_requesting_department_comes_from_the_surveys(
         3,
         3.67,
     )
+
+
+# --- Live lists ---------------------------------------------------------------------------
+
+
+def test_live_lists_soonest_deadline_first(berlin_it, history):
+    live = live_lists(department=berlin_it, now=NOW)
+    # K is past 75 % of its first-response time; L is not yet.
+    assert [t.pk for t in live.at_risk.rows] == [history["K"].pk]
+    # Due: J 6 Feb 11:00, H1 2 Mar 10:00, G 10 Mar 10:00, I 16 Mar 10:00.
+    assert [t.pk for t in live.breached.rows] == [history[k].pk for k in ("J", "H1", "G", "I")]
+    assert (live.at_risk.total, live.breached.total) == (1, 4)
+
+
+def test_live_section_refreshes_in_place(client, berlin_it, history, monkeypatch, requester):
+    monkeypatch.setattr("dashboards.selectors.LIVE_LIST_SIZE", 2)
+    live_url = reverse("lead_dashboard_live", args=["IT"])
+    client.force_login(lead_of(berlin_it, username="lena"))
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("lead_dashboard", args=["IT"])).content.decode()
+        assert f'hx-get="{live_url}"' in page and 'hx-trigger="every 60s"' in page
+        response = client.get(live_url)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert history["J"].reference in html and history["G"].reference not in html  # 2 shown
+    assert "2 more not shown" in html
+    assert "/queue/IT/?status=active&amp;sla=breached&amp;sort=due" in html
+    client.force_login(requester)
+    assert client.get(live_url).status_code == 403

@@ -13,71 +13,22 @@ through the survey services.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
 from django.urls import reverse
 
-from dashboards.selectors import (
-    dashboard_period,
-    department_time_zone,
-    lead_dashboard,
-    lead_satisfaction,
-)
-from surveys import services as survey_services
-from surveys.models import FollowUp, SurveyInvitation, SurveySettings, SurveyTemplate
-from tests.factories import TicketFactory
-from tickets import services
-from tickets.models import Ticket
+from dashboards.selectors import lead_dashboard, lead_satisfaction
+from surveys.models import SurveyInvitation
+from tickets.selectors import department_time_zone, local_days
 
 NOW = datetime(2026, 3, 16, 11, 0, tzinfo=UTC)
-ANSWERS = [
-    (datetime(2026, 3, 2, 10, tzinfo=UTC), 5, 10, "Quick and kind"),
-    (datetime(2026, 3, 3, 10, tzinfo=UTC), 4, 9, ""),
-    (datetime(2026, 3, 4, 10, tzinfo=UTC), 2, 3, "Took a week"),
-    (datetime(2026, 3, 5, 10, tzinfo=UTC), None, None, ""),
-    (datetime(2026, 3, 9, 10, tzinfo=UTC), 3, 7, "=SUM(A1)"),
-    (datetime(2026, 3, 10, 10, tzinfo=UTC), 1, None, "Not solved"),
-]
-
-
-@pytest.fixture
-def it_surveys(it):
-    template = SurveyTemplate.objects.create(name="IT survey", department=it, ask_nps=True)
-    return SurveySettings.objects.create(
-        department=it, template=template, per_person_cap_days=0, delay_minutes=60
-    )
-
-
-@pytest.fixture
-def answered(it_surveys, it_type, requester, it_agent, it_lead):
-    """The table above; the survey is answered an hour after the resolution."""
-    tickets = []
-    for resolved_at, score, nps, comment in ANSWERS:
-        with time_machine.travel(resolved_at - timedelta(hours=1), tick=False):
-            ticket = TicketFactory(request_type=it_type, created_by=requester)
-        with time_machine.travel(resolved_at, tick=False):
-            ticket = services.ticket_transition(
-                ticket=ticket, actor=it_agent, to_status=Ticket.Status.RESOLVED, now=resolved_at
-            )
-        tickets.append(ticket)
-        if score is None:
-            continue
-        invitation = SurveyInvitation.objects.get(ticket=ticket)
-        answered_at = resolved_at + timedelta(hours=1)
-        with time_machine.travel(answered_at, tick=False):
-            survey_services.survey_respond(
-                invitation=invitation, score=score, nps=nps, comment=comment, now=answered_at
-            )
-    closed = FollowUp.objects.get(response__score=1)
-    survey_services.follow_up_close(follow_up=closed, actor=it_lead, notes="Called.", now=NOW)
-    return tickets
 
 
 def section(department, first_day=date(2026, 3, 2), last_day=date(2026, 3, 15)):
     tz = department_time_zone(department)
-    since, until = dashboard_period(first_day=first_day, last_day=last_day, tz=tz)
+    since, until = local_days(first_day=first_day, last_day=last_day, tz=tz)
     board = lead_dashboard(department=department, since=since, until=until, tz=tz, now=NOW)
     return lead_satisfaction(stats=board.satisfaction, tz=tz)
 
@@ -177,7 +128,7 @@ def test_no_surveys_no_figures(it):
 
 def test_section_takes_three_queries(it, answered, django_assert_num_queries):
     tz = department_time_zone(it)
-    since, until = dashboard_period(first_day=date(2026, 3, 2), last_day=date(2026, 3, 15), tz=tz)
+    since, until = local_days(first_day=date(2026, 3, 2), last_day=date(2026, 3, 15), tz=tz)
     board = lead_dashboard(department=it, since=since, until=until, tz=tz, now=NOW)
     with django_assert_num_queries(3):
         lead_satisfaction(stats=board.satisfaction, tz=tz)

@@ -244,3 +244,48 @@ def test_queue_query_count_does_not_grow_with_rows(
     assert small == large
     with django_assert_max_num_queries(QUEUE_MAX_QUERIES):
         agent_client.get(QUEUE, {"status": "", "assignee": "none", "q": "Item"})
+
+
+# --- Filed between two days -------------------------------------------------------------
+
+
+@pytest.fixture
+def filed(it, it_type, requester):
+    """IT runs on Berlin time. Three tickets around the local midnight that starts 1 March
+    2026 (23:00 UTC on 28 February) and one on the last evening of the month."""
+    from datetime import UTC, datetime
+
+    from slas.models import BusinessCalendar
+
+    it.calendar = BusinessCalendar.objects.create(name="Berlin", time_zone="Europe/Berlin")
+    it.save(update_fields=["calendar"])
+    instants = {
+        "before": datetime(2026, 2, 28, 22, 59, tzinfo=UTC),  # 23:59 on 28 Feb in Berlin
+        "first": datetime(2026, 2, 28, 23, 0, tzinfo=UTC),  # 00:00 on 1 March in Berlin
+        "last": datetime(2026, 3, 31, 21, 59, tzinfo=UTC),  # 23:59 on 31 March (CEST)
+        "after": datetime(2026, 3, 31, 22, 0, tzinfo=UTC),  # 00:00 on 1 April in Berlin
+    }
+    references = {}
+    for name, instant in instants.items():
+        ticket = TicketFactory(request_type=it_type, created_by=requester, title=name)
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=instant)
+        references[name] = ticket.reference
+    return references
+
+
+def test_queue_filter_filed_between_local_days(agent_client, filed):
+    params = {"status": "", "created_from": "2026-03-01", "created_to": "2026-03-31"}
+    assert refs(agent_client.get(QUEUE, params)) == [filed["last"], filed["first"]]
+    only_from = {"status": "", "created_from": "2026-03-01"}
+    assert filed["before"] not in refs(agent_client.get(QUEUE, only_from))
+    only_to = {"status": "", "created_to": "2026-02-28"}
+    assert refs(agent_client.get(QUEUE, only_to)) == [filed["before"]]
+
+
+def test_queue_filter_filed_backwards_says_so(agent_client, filed):
+    params = {"status": "", "created_from": "2026-03-31", "created_to": "2026-03-01"}
+    response = agent_client.get(QUEUE, params)
+    assert response.status_code == 200
+    assert "The last day comes before the first." in response.content.decode()
+    params["created_from"] = "2026-02-30"
+    assert "Enter a valid date." in agent_client.get(QUEUE, params).content.decode()

@@ -1,0 +1,343 @@
+"""What the API reads and writes. Input serializers only shape types; the services
+validate (one set of rules with the screens) and their errors come back per field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from slas.selectors import deadline_state
+from tickets.models import Priority, Ticket
+
+# --- Output ----------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user: Any) -> str:
+        return str(user)
+
+
+class DepartmentRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class RequestTypeRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_confidential = serializers.BooleanField()
+
+
+class TicketSlaSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    due_at = serializers.DateTimeField(allow_null=True)
+    at_risk_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.ChoiceField(
+        choices=["on_track", "at_risk", "breached"], allow_null=True,
+        help_text="null: no clock running.",
+    )  # fmt: skip
+
+
+class ClockSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    department = serializers.CharField()
+    time_zone = serializers.CharField()
+    target_seconds = serializers.IntegerField(help_text="Business seconds.")
+    used_seconds = serializers.IntegerField(help_text="Business seconds.")
+    due_at = serializers.DateTimeField(allow_null=True)
+    met_at = serializers.DateTimeField(allow_null=True)
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    is_current = serializers.BooleanField()
+
+
+class TicketSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A ticket in a list: what the queue shows."""
+
+    department = DepartmentRefSerializer()
+    request_type = RequestTypeRefSerializer()
+    requesting_department = DepartmentRefSerializer(allow_null=True)
+    requester = PersonSerializer()
+    assignee = PersonSerializer(allow_null=True)
+    priority_label = serializers.CharField(source="get_priority_display")
+    sla = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "reference", "url", "title", "status", "priority", "priority_label", "department",
+            "request_type", "requesting_department", "requester", "assignee", "created_at",
+            "updated_at", "first_response_at", "resolved_at", "closed_at", "reopen_count",
+            "sla",
+        ]  # fmt: skip
+
+    @extend_schema_field(serializers.CharField(help_text="This ticket in the API."))
+    def get_url(self, ticket: Ticket) -> str:
+        return reverse("api:ticket-detail", args=[ticket.reference])
+
+    @extend_schema_field(TicketSlaSerializer)
+    def get_sla(self, ticket: Ticket) -> dict[str, Any]:
+        """The soonest running deadline and its state at the time of the request."""
+        now = self.context["now"]
+        return {
+            "due_at": ticket.sla_due_at,
+            "at_risk_at": ticket.sla_at_risk_at,
+            "state": deadline_state(ticket.sla_due_at, ticket.sla_at_risk_at, now),
+        }
+
+
+class TicketDetailSerializer(TicketSerializer):
+    clocks = serializers.SerializerMethodField()
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "description", "extra", "clocks"]
+
+    @extend_schema_field(ClockSerializer(many=True))
+    def get_clocks(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return ClockSerializer(self.context["clocks"], many=True).data  # type: ignore[return-value]
+
+
+class CommentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author_name")
+    body = serializers.CharField()
+    is_internal = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+# --- Input ------------------------------------------------------------------------------
+
+
+class TicketCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    request_type = serializers.IntegerField(help_text="A request type id (GET /request-types/).")
+    title = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    description = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    requester = serializers.CharField(
+        required=False, help_text="Username of the person the request is for (default: you)."
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    extra = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="Answers to the request type's own questions, by field key.",
+    )
+
+
+class TicketUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    priority = serializers.ChoiceField(choices=Priority.choices)
+
+
+class AssignSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    assignee = serializers.CharField(
+        allow_null=True, help_text="Username of an agent of the department; null unassigns."
+    )
+
+
+class TransitionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class TransferSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    request_type = serializers.IntegerField(help_text="A request type of the new department.")
+    reason = serializers.CharField(allow_blank=True)
+
+
+class NoteSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class CommentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    is_internal = serializers.BooleanField(default=False)
+
+
+class TicketFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The list's query parameters (all optional)."""
+
+    status = serializers.ChoiceField(
+        choices=[("active", "Active (new, open, waiting)"), *Ticket.Status.choices],
+        required=False,
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    department = serializers.CharField(required=False, help_text="A department code.")
+    requesting_department = serializers.CharField(required=False, help_text="A department code.")
+    request_type = serializers.IntegerField(required=False, min_value=1)
+    assignee = serializers.CharField(
+        required=False, help_text='A username, "me", or "none" (unassigned).'
+    )
+    sla = serializers.ChoiceField(choices=["at_risk", "breached"], required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    updated_after = serializers.DateTimeField(required=False)
+    updated_before = serializers.DateTimeField(required=False)
+    q = serializers.CharField(
+        required=False, max_length=200, help_text="Title words or a reference."
+    )
+
+
+# --- Reference data ------------------------------------------------------------------------
+
+
+class CalendarSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    time_zone = serializers.CharField()
+    holiday_country = serializers.CharField()
+    holiday_subdivision = serializers.CharField()
+    working_hours = serializers.SerializerMethodField()
+    holidays = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_working_hours(self, calendar: Any) -> list[dict[str, Any]]:
+        return [
+            {"weekday": i.weekday, "start": i.start.isoformat(), "end": i.end.isoformat()}
+            for i in calendar.intervals.all()
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_holidays(self, calendar: Any) -> list[dict[str, Any]]:
+        return [{"date": h.date.isoformat(), "name": h.name} for h in calendar.holidays.all()]
+
+
+class DepartmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    is_active = serializers.BooleanField()
+    time_zone = serializers.SerializerMethodField()
+
+    def get_time_zone(self, department: Any) -> str:
+        return department.calendar.time_zone if department.calendar else "UTC"
+
+
+class RequestFieldSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    key = serializers.CharField(help_text="The key to answer it under, in `extra`.")
+    label = serializers.CharField()  # type: ignore[assignment]
+    kind = serializers.CharField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    choices = serializers.ListField(child=serializers.CharField(), source="choice_list")
+    help_text = serializers.CharField()  # type: ignore[assignment]
+
+
+class RequestTypeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    department = DepartmentRefSerializer()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    default_priority = serializers.IntegerField()
+    is_confidential = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+    fields = RequestFieldSerializer(many=True)  # type: ignore[assignment]
+
+
+class SlaPolicySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    department = DepartmentRefSerializer()
+    request_type = RequestTypeRefSerializer(allow_null=True)
+    requesting_department = DepartmentRefSerializer(allow_null=True)
+    priority = serializers.IntegerField(allow_null=True)
+    first_response_minutes = serializers.IntegerField(help_text="Business minutes.")
+    next_response_minutes = serializers.IntegerField(allow_null=True)
+    resolution_minutes = serializers.IntegerField(help_text="Business minutes.")
+    warning_percents = serializers.CharField()
+    active_from = serializers.DateField(allow_null=True)
+    active_until = serializers.DateField(allow_null=True)
+    is_active = serializers.BooleanField()
+
+
+# --- Figures (leads) ------------------------------------------------------------------------
+
+
+class PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    first_day = serializers.DateField(required=False, help_text="Default: 30 days ago.")
+    last_day = serializers.DateField(required=False, help_text="Default: today.")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        first, last = data.get("first_day"), data.get("last_day")
+        if first and last and last < first:
+            raise serializers.ValidationError("The period ends before it starts.")
+        if first and last and (last - first).days >= 366:
+            raise serializers.ValidationError("Choose a period of at most 366 days.")
+        return data
+
+
+class SurveyFiguresSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    label = serializers.CharField()  # type: ignore[assignment]
+    invited = serializers.IntegerField()
+    responses = serializers.IntegerField()
+    hidden = serializers.BooleanField(help_text="Too few answers to show in an anonymous survey.")
+    response_rate = serializers.FloatField(allow_null=True)
+    csat_average = serializers.FloatField(allow_null=True)
+    csat_percent = serializers.FloatField(allow_null=True)
+    distribution = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
+    nps = serializers.IntegerField(allow_null=True)
+    nps_responses = serializers.IntegerField()
+
+
+class SurveyResultsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    anonymous = serializers.BooleanField()
+    min_group_size = serializers.IntegerField()
+    overall = SurveyFiguresSerializer()
+    by_sla = SurveyFiguresSerializer(many=True)
+    by_requesting_department = SurveyFiguresSerializer(many=True)
+
+
+class SlaFiguresSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    finished = serializers.IntegerField()
+    met = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    percent_met = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.IntegerField(allow_null=True, help_text="Business seconds.")
+    p90_seconds = serializers.IntegerField(allow_null=True, help_text="Business seconds.")
+
+
+class WeekSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    start = serializers.DateField()
+    created = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class AgeBucketSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    label = serializers.CharField()  # type: ignore[assignment]
+    count = serializers.IntegerField()
+
+
+class BreakdownRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    key = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    created = serializers.IntegerField()
+    first_response = SlaFiguresSerializer()
+    resolution = SlaFiguresSerializer()
+
+
+class DashboardSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    first_response = SlaFiguresSerializer()
+    resolution = SlaFiguresSerializer()
+    created = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    reopen_percent = serializers.FloatField(allow_null=True)
+    at_risk_now = serializers.IntegerField()
+    breached_now = serializers.IntegerField()
+    weeks = WeekSerializer(many=True)
+    backlog = AgeBucketSerializer(many=True)
+    by_requesting_department = BreakdownRowSerializer(many=True)
+    by_request_type = BreakdownRowSerializer(many=True)
+    by_assignee = BreakdownRowSerializer(many=True)
+    by_priority = BreakdownRowSerializer(many=True)
