@@ -168,13 +168,18 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
         laid["follow-ups"] += len(follow_ups)
         laid["live"] += len(live)
         summary = ", ".join(f"{name} {n:,}" for name, n in laid.items())
-        out.write(f"  up to ticket {after_id:,}: {summary} ({time.monotonic() - started:.0f} s)")
+        if any(laid.values()):
+            out.write(
+                f"  up to ticket {after_id:,}: {summary} ({time.monotonic() - started:.0f} s)"
+            )
         out.flush()
-    for model in (SlaClock, SurveyInvitation, SurveyResponse, FollowUp):
+    if not any(laid.values()):
+        out.write("Every ticket has its history already.")
+        return
+    # Statistics and the visibility map (index-only scans) for the planner.
+    for model in (SlaClock, SurveyInvitation, SurveyResponse, FollowUp, Ticket):
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {Ticket._meta.db_table}")
     out.write(f"History laid in {time.monotonic() - started:.0f} s: {summary}.")
 
 
