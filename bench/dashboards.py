@@ -109,10 +109,10 @@ class _Setup:
         from django.db.models import Count
         from django.utils import timezone
 
-        from dashboards.selectors import department_time_zone
         from slas.models import SlaClock
         from surveys.models import SurveyInvitation, SurveyResponse
         from tickets.models import Department, Membership, Ticket
+        from tickets.selectors import department_time_zone
 
         self = cls()
         busiest = Ticket.objects.values("department").annotate(n=Count("id")).order_by("-n")[0]
