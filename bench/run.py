@@ -38,6 +38,7 @@ BENCHMARKS = {
     "sweep": "bench.sweep",
     "detection": "bench.detection",
     "drain": "bench.drain",
+    "dashboards": "bench.dashboards",
 }
 # Pure-Python benchmarks: no database is created, migrated or asked about for them alone.
 WITHOUT_DATABASE = {"clock"}
@@ -53,6 +54,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tickets", type=int, default=1_000_000, help="Tickets the database should hold."
+    )
+    parser.add_argument(
+        "--dashboard-tickets",
+        type=int,
+        default=2_000_000,
+        help="Tickets of the dashboards' history (a database of its own, see "
+        "bench/dashboards.py; default 2,000,000).",
     )
     parser.add_argument(
         "--requests", type=int, default=200, help="Timed requests per scenario (default 200)."
@@ -199,8 +207,19 @@ def main(argv: list[str]) -> int:
     names = options.only or list(BENCHMARKS)
     with_database = any(name not in WITHOUT_DATABASE for name in names)
     if with_database:
-        ensure_database(options.database_url)
-        setup_django(options.database_url)
+        # Benchmarks with a database of their own alone (`own_database_url`) leave the
+        # main one alone: Django starts on theirs.
+        own = {
+            module.own_database_url(options)
+            for module in map(importlib.import_module, (BENCHMARKS[name] for name in names))
+            if hasattr(module, "own_database_url")
+        }
+        alone = len(own) == 1 and all(
+            hasattr(importlib.import_module(BENCHMARKS[name]), "own_database_url") for name in names
+        )
+        url = own.pop() if alone else options.database_url
+        ensure_database(url)
+        setup_django(url)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)

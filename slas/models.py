@@ -253,6 +253,22 @@ class SlaClock(models.Model):
     class Meta:
         verbose_name = "SLA clock"
         ordering = ["started_at", "id"]
+        indexes = [
+            # The dashboards: a department's clocks that finished in a period (met, or
+            # stopped after a breach), with what they count and whose ticket they timed.
+            models.Index(
+                fields=["department", "met_at"],
+                name="slaclock_dept_met",
+                condition=models.Q(state="met"),
+                include=["kind", "consumed_seconds", "breached_at", "ticket"],
+            ),
+            models.Index(
+                fields=["department", "stopped_at"],
+                name="slaclock_dept_stopped_late",
+                condition=models.Q(state="stopped", breached_at__isnull=False),
+                include=["kind", "ticket"],
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["ticket", "kind"],

@@ -37,8 +37,14 @@ def test_database_postgres_url(monkeypatch, tmp_path):
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("servicedesk", "desk", "p@ss")
     assert (config["HOST"], config["PORT"]) == ("db.internal", "6543")
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
     assert not (tmp_path / "unused.sqlite3").exists()
+
+
+def test_database_postgres_url_may_turn_jit_back_on(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgres://desk@db/servicedesk?options=-c%20jit%3Don")
+    config = env.get_database("DATABASE_URL", tmp_path / "unused.sqlite3")
+    assert config["OPTIONS"] == {"options": "-c jit=on"}
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql"])

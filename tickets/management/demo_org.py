@@ -504,15 +504,23 @@ AGENT_SHARE = 0.08
 
 
 @transaction.atomic
-def add_employees(*, count: int, rng: random.Random) -> int:
-    """Add `count` employees (unusable passwords) across the departments, each reporting
-    to their department's lead; about 8% become agents of their home department.
+def add_employees(
+    *, count: int, rng: random.Random, headcount_weights: dict[str, int] | None = None
+) -> int:
+    """Add `count` employees (unusable passwords) across the departments (by
+    `headcount_weights`, HEADCOUNT_WEIGHTS by default), each reporting to their
+    department's lead; about 8% of those whose department has request types become its
+    agents.
 
     Returns the number of agents added.
     """
     departments = {d.code: d for d in Department.objects.all()}
-    codes = [c for c in HEADCOUNT_WEIGHTS if c in departments] or list(departments)
-    weights = [HEADCOUNT_WEIGHTS.get(c, 1) for c in codes]
+    headcount = headcount_weights or HEADCOUNT_WEIGHTS
+    codes = [c for c in headcount if c in departments] or list(departments)
+    weights = [headcount.get(c, 1) for c in codes]
+    serving = set(
+        RequestType.objects.filter(is_active=True).values_list("department_id", flat=True)
+    )
     leads = {
         m.department_id: m.user_id
         for m in Membership.objects.filter(role=Membership.Role.LEAD).order_by("-id")
@@ -545,7 +553,7 @@ def add_employees(*, count: int, rng: random.Random) -> int:
     agents = [
         Membership(user=u, department=u.home_department, role=Membership.Role.AGENT)
         for u in users
-        if rng.random() < AGENT_SHARE
+        if rng.random() < AGENT_SHARE and u.home_department_id in serving
     ]
     Membership.objects.bulk_create(agents, batch_size=1000)
     return len(agents)

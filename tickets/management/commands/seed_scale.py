@@ -52,7 +52,12 @@ from django.utils import timezone
 from accounts.models import User
 from slas.clock import add_business_time
 from tickets.management.demo_data import DEPARTMENTS, REQUEST_TYPES, RequestTypeSpec, Story
-from tickets.management.demo_org import add_employees, create_demo_org, extra_answers
+from tickets.management.demo_org import (
+    HEADCOUNT_WEIGHTS,
+    add_employees,
+    create_demo_org,
+    extra_answers,
+)
 from tickets.markdown import render_markdown
 from tickets.models import Department, Membership, Priority, RequestType, Ticket
 
@@ -74,6 +79,17 @@ SCHEDULE_COLUMNS = (
     "clock_id", "next_check_at", "warned_percent", "ticket_id", "department_id", "kind",
     "target_seconds", "consumed_seconds", "running_since", "warning_percents", "breached",
 )  # fmt: skip
+# A large company has departments that only ask: they file requests to the eight
+# serving departments and have no queue of their own (no request types, no agents).
+REQUESTING_ONLY = (
+    ("LEG", "Legal"), ("OPS", "Operations"), ("LOG", "Logistics"), ("RND", "Research"),
+    ("PRC", "Procurement"), ("EXE", "Executive office"),
+)  # fmt: skip
+# Where the added employees sit, hence who files most: most in Sales, Support and
+# Engineering, few in the executive office.
+HEADCOUNT = {
+    **HEADCOUNT_WEIGHTS, "LEG": 2, "OPS": 14, "LOG": 9, "RND": 7, "PRC": 2, "EXE": 1,
+}  # fmt: skip
 TIMER_COLUMNS = ("ticket_id", "department_id", "since", "fired_seconds", "next_check_at")
 
 
@@ -96,10 +112,21 @@ class Command(BaseCommand):
             "--clocks", action="store_true",
             help="Then lay running SLA clocks and idle timers for new and open tickets.",
         )  # fmt: skip
+        parser.add_argument(
+            "--history", action="store_true",
+            help="Then lay the SLA clocks and surveys of the tickets that have no clocks "
+            "(finished clocks, survey invitations, responses and follow-ups).",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         count, batch_size = options["tickets"], options["batch"]
-        if count < 0 or batch_size < 1 or (count == 0 and not options["clocks"]):
+        if options["clocks"] and options["history"]:
+            raise CommandError("--clocks and --history are two different databases.")
+        if (
+            count < 0
+            or batch_size < 1
+            or (count == 0 and not (options["clocks"] or options["history"]))
+        ):
             raise CommandError("--tickets and --batch must be positive.")
         rng = random.Random(options["seed"])
         self._ensure_organisation(employees=options["employees"], rng=rng)
@@ -107,6 +134,10 @@ class Command(BaseCommand):
             self._load(count=count, batch_size=batch_size, options=options, rng=rng)
         if options["clocks"]:
             self._lay_clocks(now=timezone.now().replace(microsecond=0), rng=rng)
+        if options["history"]:
+            from tickets.management.seed_history import lay_history
+
+            lay_history(now=timezone.now().replace(microsecond=0), rng=rng, out=self.stdout)
 
     def _load(
         self, *, count: int, batch_size: int, options: dict[str, Any], rng: random.Random
@@ -291,9 +322,11 @@ class Command(BaseCommand):
             # Unusable passwords: a benchmark database is no place for known ones.
             # Use `manage.py changepassword <username>` to look around as someone.
             create_demo_org(password=None)
+            for code, name in REQUESTING_ONLY:
+                Department.objects.create(code=code, name=name)
         missing = employees - User.objects.filter(is_active=True).count()
         if missing > 0:
-            agents = add_employees(count=missing, rng=rng)
+            agents = add_employees(count=missing, rng=rng, headcount_weights=HEADCOUNT)
             self.stdout.write(f"Added {missing:,} employees ({agents} of them agents).")
         if not Membership.objects.exists():
             raise CommandError("No department has members to assign tickets to.")

@@ -1,0 +1,278 @@
+"""The lead dashboard (and the department map) over a large company's history.
+
+Server time of the real views through Django's test client, signed in as a lead of the
+busiest department: the request, the session and user loaded from the database, the
+view, its queries and the template (or the CSV), everything except the network and the
+HTTP server. One client at a time.
+
+The database is its own (`servicedesk_bench_dash` beside the main benchmark database,
+see `_database_url`): the history the dashboards read (finished SLA clocks, survey
+invitations, answers and follow-ups) is laid by `seed_scale --history`, which the agent
+queue's database does not need. Created, migrated and seeded when missing; a second
+run reuses it.
+
+Target (DESIGN.md, issue 6): p95 <= 200 ms with 2,000,000 tickets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import unquote, urlparse, urlunparse
+
+TITLE = "Lead dashboard and department map"
+TARGET_P95_MS = 200.0
+WARM_UP = 5
+CAPTURED = 10  # requests per scenario run again under CaptureQueriesContext
+SLOW_MS = 500.0  # a scenario this slow in warm-up gets fewer timed requests
+SLOW_REQUESTS = 10
+EXPLAINED = 3  # the slowest queries of the slowest scenario shown with their plans
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: Callable[[random.Random], str]
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    times_ms: list[float]
+    queries: int
+    db_ms: float  # median time in SQL per request (captured pass)
+    slowest: list[tuple[float, str]]  # (ms, sql) of the captured pass, slowest first
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.times_ms)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def own_database_url(options: argparse.Namespace) -> str:
+    """`<main benchmark database>_dash` (bench/run.py starts Django on it when this
+    benchmark runs alone)."""
+    parts = urlparse(options.database_url)
+    name = unquote(parts.path.lstrip("/"))
+    return urlunparse(parts._replace(path=f"/{name}_dash"))
+
+
+def run(options: argparse.Namespace) -> str:
+    _use_own_database(own_database_url(options))
+    from django.core.management import call_command
+
+    from tickets.models import Ticket
+
+    wanted = options.dashboard_tickets
+    have = Ticket.objects.count()
+    if have < wanted:
+        print(f"The dashboards' database has {have:,} tickets; adding {wanted - have:,}.")
+        call_command("seed_scale", tickets=wanted - have, batch=20_000)
+    call_command("seed_scale", tickets=0, history=True)  # only tickets without clocks
+    rng = random.Random(options.seed)
+    setup = _Setup.pick()
+    print(setup.describe())
+    results = [_measure(s, setup, options.requests, rng) for s in setup.scenarios()]
+    return _report(setup, results, options)
+
+
+def _use_own_database(url: str) -> None:
+    """Point Django's default connection at the dashboards' database (created and
+    migrated when missing); run.py set Django up on the main benchmark database."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+
+    from bench.run import ensure_database
+
+    name = unquote(urlparse(url).path.lstrip("/"))
+    if connections["default"].settings_dict["NAME"] == name:
+        return  # bench/run.py started on it (and migrated it)
+    ensure_database(url)
+    connections["default"].close()
+    settings.DATABASES["default"]["NAME"] = name
+    connections["default"].settings_dict["NAME"] = name
+    os.environ["DATABASE_URL"] = url
+    call_command("migrate", verbosity=0)
+
+
+class _Setup:
+    """The busiest providing department, one of its leads, the period ends."""
+
+    @classmethod
+    def pick(cls) -> _Setup:
+        from django.db.models import Count
+        from django.utils import timezone
+
+        from slas.models import SlaClock
+        from surveys.models import SurveyInvitation, SurveyResponse
+        from tickets.models import Department, Membership, Ticket
+        from tickets.selectors import department_time_zone
+
+        self = cls()
+        busiest = Ticket.objects.values("department").annotate(n=Count("id")).order_by("-n")[0]
+        self.department = Department.objects.select_related("calendar").get(
+            pk=busiest["department"]
+        )
+        self.department_tickets = busiest["n"]
+        lead = Membership.objects.filter(
+            department=self.department, role=Membership.Role.LEAD
+        ).first()
+        if lead is None:
+            raise SystemExit(f"bench: department {self.department.code} has no lead.")
+        self.lead = lead.user
+        self.today = timezone.now().astimezone(department_time_zone(self.department)).date()
+        self.tickets = Ticket.objects.count()
+        self.clocks = SlaClock.objects.count()
+        self.invitations = SurveyInvitation.objects.count()
+        self.responses = SurveyResponse.objects.count()
+        self.requesting = Ticket.objects.values("requesting_department").distinct().count()
+        self.providing = Ticket.objects.values("department").distinct().count()
+        self.map_available = _map_available()
+        return self
+
+    def describe(self) -> str:
+        return (
+            f"{self.tickets:,} tickets from {self.requesting} requesting to {self.providing} "
+            f"providing departments, {self.clocks:,} SLA clocks, {self.invitations:,} survey "
+            f"invitations, {self.responses:,} answers. Department {self.department.code}: "
+            f"{self.department_tickets:,} tickets; lead {self.lead.username}."
+        )
+
+    def period(self, days: int) -> str:
+        first = self.today - timedelta(days=days - 1)
+        return f"first_day={first.isoformat()}&last_day={self.today.isoformat()}"
+
+    def scenarios(self) -> list[Scenario]:
+        lead = f"/dashboard/{self.department.code}/"
+        scenarios = [
+            Scenario("Lead dashboard, last 30 days (default)", lambda rng: lead),
+            Scenario("Lead dashboard, last 90 days", lambda rng: f"{lead}?{self.period(90)}"),
+            Scenario("Lead dashboard, last 365 days", lambda rng: f"{lead}?{self.period(365)}"),
+            Scenario(
+                "Lead dashboard CSV (requesting departments), 30 days",
+                lambda rng: f"{lead}?format=csv&table=requesting_departments",
+            ),
+            Scenario(
+                "Lead dashboard CSV (agents), 365 days",
+                lambda rng: f"{lead}?format=csv&table=agents&{self.period(365)}",
+            ),
+        ]
+        if self.map_available:
+            scenarios += [
+                Scenario("Department map, last 30 days", lambda rng: "/dashboard/map/"),
+                Scenario(
+                    "Department map, last 365 days",
+                    lambda rng: f"/dashboard/map/?{self.period(365)}",
+                ),
+            ]
+        return scenarios
+
+
+def _map_available() -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("department_map")
+    except NoReverseMatch:  # not on this branch yet
+        return False
+    return True
+
+
+def _measure(scenario: Scenario, setup: _Setup, requests: int, rng: random.Random) -> Result:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(setup.lead)
+
+    def get(path: str) -> float:
+        started = time.perf_counter()
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"bench: {path} answered {response.status_code}")
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        return (time.perf_counter() - started) * 1000
+
+    first = get(scenario.path(rng))
+    warm_up = [first] + [
+        get(scenario.path(rng)) for _ in range(WARM_UP - 1 if first < SLOW_MS else 1)
+    ]
+    captured_runs = CAPTURED
+    if statistics.mean(warm_up) > SLOW_MS:
+        # Far off the target already: fewer requests keep the run short.
+        requests, captured_runs = SLOW_REQUESTS, 1
+    times = [get(scenario.path(rng)) for _ in range(requests)]
+    db_times, counts = [], set()
+    slowest: dict[str, float] = {}
+    for _ in range(captured_runs):
+        with CaptureQueriesContext(connection) as captured:
+            get(scenario.path(rng))
+        counts.add(len(captured.captured_queries))
+        db_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+        for query in captured.captured_queries:
+            ms = float(query["time"]) * 1000
+            key = query["sql"]
+            slowest[key] = max(ms, slowest.get(key, 0.0))
+    ranked = sorted(((ms, sql) for sql, ms in slowest.items()), reverse=True)
+    result = Result(scenario, times, max(counts), statistics.median(db_times), ranked)
+    print(
+        f"  {scenario.name:<55} p50 {result.pct(50):7.1f} ms  p95 {result.pct(95):7.1f} ms  "
+        f"queries {result.queries}  DB {result.db_ms:.1f} ms  (n={len(times)})",
+        flush=True,
+    )
+    return result
+
+
+def _explain(sql: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _report(setup: _Setup, results: list[Result], options: argparse.Namespace) -> str:
+    lines = [
+        f"{setup.describe()} {options.requests} timed requests per scenario (n) after "
+        f"{WARM_UP} warm-up requests ({SLOW_REQUESTS} after 2 when warm-up already averages "
+        f"over {SLOW_MS:.0f} ms); one client, in process (Django test client, template rendered), "
+        f"DEBUG off. Queries and DB time from {CAPTURED} further requests under "
+        "CaptureQueriesContext.",
+        "",
+        "| Scenario | n | p50 ms | p95 ms | p99 ms | max ms | DB ms (p50) | queries "
+        f"| p95 ≤ {TARGET_P95_MS:.0f} ms |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|:-:|",
+    ]
+    for r in results:
+        ok = "yes" if r.pct(95) <= TARGET_P95_MS else "**no**"
+        lines.append(
+            f"| {r.scenario.name} | {len(r.times_ms)} | {r.pct(50):.1f} | {r.pct(95):.1f} | "
+            f"{r.pct(99):.1f} | {max(r.times_ms):.1f} | {r.db_ms:.1f} | {r.queries} | {ok} |"
+        )
+    if not setup.map_available:
+        lines += ["", "The department map (/dashboard/map/) is not on this branch yet."]
+    lines.append("")
+    worst = max(results, key=lambda r: r.pct(95))
+    for ms, sql in worst.slowest[:EXPLAINED]:
+        lines += [
+            "<details>",
+            f"<summary>EXPLAIN (ANALYZE, BUFFERS): {ms:.1f} ms in {worst.scenario.name}</summary>",
+            "",
+            "```sql",
+            sql,
+            "```",
+            "```",
+            _explain(sql),
+            "```",
+            "</details>",
+            "",
+        ]
+    return "\n".join(lines)
