@@ -63,7 +63,7 @@ def own_database_url(options: argparse.Namespace) -> str:
 
 
 def run(options: argparse.Namespace) -> str:
-    _use_own_database(own_database_url(options))
+    use_own_database(own_database_url(options))
     from django.core.management import call_command
 
     from tickets.models import Ticket
@@ -81,7 +81,7 @@ def run(options: argparse.Namespace) -> str:
     return _report(setup, results, options)
 
 
-def _use_own_database(url: str) -> None:
+def use_own_database(url: str) -> None:
     """Point Django's default connection at the dashboards' database (created and
     migrated when missing); run.py set Django up on the main benchmark database."""
     from django.conf import settings

@@ -39,6 +39,7 @@ BENCHMARKS = {
     "detection": "bench.detection",
     "drain": "bench.drain",
     "dashboards": "bench.dashboards",
+    "api": "bench.api",
 }
 # Pure-Python benchmarks: no database is created, migrated or asked about for them alone.
 WITHOUT_DATABASE = {"clock"}
