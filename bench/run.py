@@ -40,6 +40,7 @@ BENCHMARKS = {
     "drain": "bench.drain",
     "dashboards": "bench.dashboards",
     "api": "bench.api",
+    "apifiling": "bench.apifiling",
 }
 # Pure-Python benchmarks: no database is created, migrated or asked about for them alone.
 WITHOUT_DATABASE = {"clock"}
@@ -65,6 +66,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--requests", type=int, default=200, help="Timed requests per scenario (default 200)."
+    )
+    parser.add_argument(
+        "--api-seconds",
+        type=float,
+        default=20.0,
+        help="apifiling: seconds of sustained filing through the API (default 20).",
+    )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=0,
+        help="apifiling: gunicorn workers (default 2 x cores + 1).",
     )
     parser.add_argument(
         "--filings", type=int, default=300, help="Timed filings per variant (default 300)."

@@ -112,7 +112,7 @@ def ticket_create(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        department = Department.objects.select_for_update().get(pk=department.pk)
+        department = Department.objects.select_for_update(no_key=True).get(pk=department.pk)
         department.ticket_sequence += 1
         department.save(update_fields=["ticket_sequence"])
         ticket = Ticket.objects.create(
@@ -227,7 +227,7 @@ def ticket_assign_automatically(
         ticket = _lock(ticket)
         _require_worker(actor, ticket)
         _require_open(ticket, "assign")
-        department = Department.objects.select_for_update().get(pk=ticket.department_id)
+        department = Department.objects.select_for_update(no_key=True).get(pk=ticket.department_id)
         assignee = pick_agent(department=department)
         if assignee != ticket.assignee:
             _set_assignee(ticket=ticket, actor=actor, assignee=assignee, now=now)
@@ -597,7 +597,9 @@ def ticket_transfer(
         if request_type.pk == ticket.request_type_id:
             raise ValidationError({"request_type": ["The ticket already has this request type."]})
         old_department, old_type = ticket.department, ticket.request_type
-        new_department = Department.objects.select_for_update().get(pk=request_type.department_id)
+        new_department = Department.objects.select_for_update(no_key=True).get(
+            pk=request_type.department_id
+        )
         ticket.department = new_department
         ticket.request_type = request_type
         ticket.assignee = None
