@@ -4,13 +4,14 @@ Errors take one shape (api/errors.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes, schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
@@ -79,6 +80,13 @@ def _request_type(pk: int, field: str = "request_type") -> RequestType:
     if request_type is None:
         raise ValidationError({field: ["No such request type."]})
     return request_type
+
+
+def _moving_to(to_status: str) -> Callable[[Ticket, User, dict[str, Any]], object]:
+    """The change of reopen and cancel: a transition to `to_status` with the caller's note."""
+    return lambda ticket, actor, data: services.ticket_transition(
+        ticket=ticket, actor=actor, to_status=to_status, note=data["note"]
+    )
 
 
 @extend_schema_view(
@@ -186,12 +194,13 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, reference: str) -> Response:
-        ticket = self._ticket(reference)
-        body = s.AssignSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        assignee = _person(body.validated_data["assignee"], "assignee")
-        services.ticket_assign(ticket=ticket, actor=_user(request), assignee=assignee)
-        return self._detail(ticket)
+        return self._act(
+            reference,
+            s.AssignSerializer,
+            lambda ticket, actor, data: services.ticket_assign(
+                ticket=ticket, actor=actor, assignee=_person(data["assignee"], "assignee")
+            ),
+        )
 
     @extend_schema(
         summary="Change the status",
@@ -200,16 +209,13 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, reference: str) -> Response:
-        ticket = self._ticket(reference)
-        body = s.TransitionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.ticket_transition(
-            ticket=ticket,
-            actor=_user(request),
-            to_status=body.validated_data["status"],
-            note=body.validated_data["note"],
+        return self._act(
+            reference,
+            s.TransitionSerializer,
+            lambda ticket, actor, data: services.ticket_transition(
+                ticket=ticket, actor=actor, to_status=data["status"], note=data["note"]
+            ),
         )
-        return self._detail(ticket)
 
     @extend_schema(
         summary="Reopen a resolved ticket",
@@ -218,26 +224,14 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, reference: str) -> Response:
-        return self._move(request, reference, Ticket.Status.OPEN)
+        return self._act(reference, s.NoteSerializer, _moving_to(Ticket.Status.OPEN))
 
     @extend_schema(
         summary="Cancel a new request", request=s.NoteSerializer, responses=s.TicketDetailSerializer
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, reference: str) -> Response:
-        return self._move(request, reference, Ticket.Status.CANCELLED)
-
-    def _move(self, request: Request, reference: str, to_status: str) -> Response:
-        ticket = self._ticket(reference)
-        body = s.NoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.ticket_transition(
-            ticket=ticket,
-            actor=_user(request),
-            to_status=to_status,
-            note=body.validated_data["note"],
-        )
-        return self._detail(ticket)
+        return self._act(reference, s.NoteSerializer, _moving_to(Ticket.Status.CANCELLED))
 
     @extend_schema(
         summary="Transfer to another department (agents)",
@@ -246,15 +240,29 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request: Request, reference: str) -> Response:
-        ticket = self._ticket(reference)
-        body = s.TransferSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.ticket_transfer(
-            ticket=ticket,
-            actor=_user(request),
-            request_type=_request_type(body.validated_data["request_type"]),
-            reason=body.validated_data["reason"],
+        return self._act(
+            reference,
+            s.TransferSerializer,
+            lambda ticket, actor, data: services.ticket_transfer(
+                ticket=ticket,
+                actor=actor,
+                request_type=_request_type(data["request_type"]),
+                reason=data["reason"],
+            ),
         )
+
+    def _act(
+        self,
+        reference: str,
+        body_class: type[serializers.Serializer],  # type: ignore[type-arg]
+        change: Callable[[Ticket, User, dict[str, Any]], object],
+    ) -> Response:
+        """A lifecycle action: the ticket (404 unless visible), the body shaped by
+        `body_class`, the change by its service, the ticket as it is now."""
+        ticket = self._ticket(reference)
+        body = body_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        change(ticket, _user(self.request), dict(body.validated_data))
         return self._detail(ticket)
 
     @extend_schema(
