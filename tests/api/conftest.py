@@ -9,6 +9,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.services import api_token_create
+from tests.slas.conftest import _fresh_calendar_cache, make_calendar, make_policy
+
+__all__ = ["_fresh_calendar_cache", "make_calendar", "make_policy"]
 
 
 @pytest.fixture(autouse=True)

@@ -173,12 +173,19 @@ def test_a_ticket_one_may_not_see_is_not_found_not_forbidden(api_as, ticket, hr_
     assert missing.status_code == 404 and missing.json() == response.json()
 
 
-def test_detail_has_the_sla_clocks(api_as, ticket, requester):
+def test_detail_has_the_sla_clocks(api_as, it, it_type, requester, make_calendar, make_policy):
+    make_calendar("Round the clock", "UTC", department=it)
+    make_policy(it, first_response_minutes=60, resolution_minutes=480)
+    ticket = TicketFactory(request_type=it_type, created_by=requester)
     body = api_as(requester).get(detail(ticket)).json()
     assert body["reference"] == ticket.reference
     assert body["description"] == ticket.description
-    assert isinstance(body["clocks"], list)
-    assert body["sla"].keys() == {"due_at", "at_risk_at", "state"}
+    clocks = {c["kind"]: c for c in body["clocks"]}
+    assert set(clocks) == {"first_response", "resolution"}
+    assert clocks["first_response"]["target_seconds"] == 3600
+    assert clocks["resolution"]["state"] == "on_track"
+    assert body["sla"]["state"] == "on_track"
+    assert body["sla"]["due_at"] == clocks["first_response"]["due_at"]
 
 
 # --- Lifecycle and permissions -----------------------------------------------------------------
