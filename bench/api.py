@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from bench.dashboards import own_database_url, use_own_database
+from bench.measure import capture
 
 __all__ = ["own_database_url", "run"]  # own_database_url: bench/run.py starts on it
 
@@ -47,9 +48,7 @@ def cursor_at(position: int) -> str:
 
 def run(options: argparse.Namespace) -> str:
     use_own_database(own_database_url(options))
-    from django.db import connection
     from django.db.models import Count
-    from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
     from accounts.models import User
@@ -124,9 +123,7 @@ def run(options: argparse.Namespace) -> str:
         for _ in range(options.requests):
             elapsed, rows = get()
             times.append(elapsed)
-        with CaptureQueriesContext(connection) as captured:
-            get()
-        result = Result(name, times, len(captured.captured_queries), rows)
+        result = Result(name, times, capture(get, runs=1).queries, rows)
         print(f"  {name:<55} p50 {result.pct(50):7.1f} ms  p95 {result.pct(95):7.1f} ms")
         results.append(result)
     return _report(results, total=total, department_tickets=department_tickets,

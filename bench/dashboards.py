@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlparse, urlunparse
 
+from bench.measure import capture, explain
+
 TITLE = "Lead dashboard and department map"
 TARGET_P95_MS = 200.0
 WARM_UP = 5
@@ -185,9 +187,7 @@ def _map_available() -> bool:
 
 
 def _measure(scenario: Scenario, setup: _Setup, requests: int, rng: random.Random) -> Result:
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(setup.lead)
@@ -210,33 +210,14 @@ def _measure(scenario: Scenario, setup: _Setup, requests: int, rng: random.Rando
         # Far off the target already: fewer requests keep the run short.
         requests, captured_runs = SLOW_REQUESTS, 1
     times = [get(scenario.path(rng)) for _ in range(requests)]
-    db_times, counts = [], set()
-    slowest: dict[str, float] = {}
-    for _ in range(captured_runs):
-        with CaptureQueriesContext(connection) as captured:
-            get(scenario.path(rng))
-        counts.add(len(captured.captured_queries))
-        db_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
-        for query in captured.captured_queries:
-            ms = float(query["time"]) * 1000
-            key = query["sql"]
-            slowest[key] = max(ms, slowest.get(key, 0.0))
-    ranked = sorted(((ms, sql) for sql, ms in slowest.items()), reverse=True)
-    result = Result(scenario, times, max(counts), statistics.median(db_times), ranked)
+    captured = capture(lambda: get(scenario.path(rng)), captured_runs)
+    result = Result(scenario, times, captured.queries, captured.db_ms, captured.slowest)
     print(
         f"  {scenario.name:<55} p50 {result.pct(50):7.1f} ms  p95 {result.pct(95):7.1f} ms  "
         f"queries {result.queries}  DB {result.db_ms:.1f} ms  (n={len(times)})",
         flush=True,
     )
     return result
-
-
-def _explain(sql: str) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def _report(setup: _Setup, results: list[Result], options: argparse.Namespace) -> str:
@@ -270,7 +251,7 @@ def _report(setup: _Setup, results: list[Result], options: argparse.Namespace) -
             sql,
             "```",
             "```",
-            _explain(sql),
+            explain(sql),
             "```",
             "</details>",
             "",

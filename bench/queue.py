@@ -21,9 +21,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from bench.measure import capture, explain
 from tickets import selectors
 from tickets.models import Department, Membership, Ticket
 
@@ -241,28 +241,15 @@ def _measure(scenario: Scenario, requests: int, rng: random.Random) -> Result:
         # Far off the target already: fewer requests keep the whole run under ten minutes.
         requests, captured_runs = max(20, requests // 10), 5
     times = [get(scenario.path(rng)) for _ in range(requests)]
-    db_times, counts, slowest = [], set(), ("", 0.0)
-    for _ in range(captured_runs):
-        with CaptureQueriesContext(connection) as captured:
-            get(scenario.path(rng))
-        counts.add(len(captured.captured_queries))
-        db_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
-        for query in captured.captured_queries:
-            if float(query["time"]) > slowest[1]:
-                slowest = (query["sql"], float(query["time"]))
-    result = Result(scenario, times, max(counts), statistics.median(db_times), slowest[0])
+    captured = capture(lambda: get(scenario.path(rng)), captured_runs)
+    slowest_sql = captured.slowest[0][1] if captured.slowest else ""
+    result = Result(scenario, times, captured.queries, captured.db_ms, slowest_sql)
     print(
         f"  {scenario.name:<60} p50 {result.pct(50):7.1f} ms  p95 {result.pct(95):7.1f} ms  "
         f"queries {result.queries}  (n={len(times)})",
         flush=True,
     )
     return result
-
-
-def _explain(sql: str) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def _queue_sql(setup: _Setup, after: int | None) -> str:
@@ -322,7 +309,7 @@ def _report(setup: _Setup, results: list[Result], options: argparse.Namespace) -
             sql,
             "```",
             "```",
-            _explain(sql),
+            explain(sql),
             "```",
             "</details>",
             "",
