@@ -89,17 +89,16 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
     if connection.vendor != "postgresql":
         raise ValueError("--history needs PostgreSQL (it writes with COPY).")
     from slas.models import SlaClock
-    from slas.services import calendars_for, policy_for
+    from slas.services import calendars_for
     from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 
     calendars = calendars_for(Department.objects.values_list("pk", flat=True))
-    request_types = {rt.pk: rt for rt in RequestType.objects.all()}
     leads: dict[int, list[int]] = {}
     for department_id, user_id in Membership.objects.filter(role=Membership.Role.LEAD).values_list(
         "department_id", "user_id"
     ):
         leads.setdefault(department_id, []).append(user_id)
-    policies: dict[tuple[int, int, int | None, int], Any] = {}
+    policies = PolicyLookup(now=now)
     sql = f"""
         SELECT t.id, t.department_id, t.request_type_id, t.requesting_department_id,
                t.requester_id, t.priority, t.status, t.created_at, t.first_response_at,
@@ -128,16 +127,7 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
             calendar = calendars.get(department_id)
             if calendar is None or not calendar.has_working_time:
                 continue
-            key = (department_id, type_id, requesting_id, priority)
-            if key not in policies:
-                ticket = Ticket(
-                    department_id=department_id,
-                    request_type=request_types[type_id],
-                    requesting_department_id=requesting_id,
-                    priority=priority,
-                )
-                policies[key] = policy_for(ticket=ticket, now=now)
-            policy = policies[key]
+            policy = policies.find(department_id, type_id, requesting_id, priority)
             if policy is None:
                 continue
             ticket_clocks = _clocks(
@@ -189,6 +179,34 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     out.write(f"History laid in {time.monotonic() - started:.0f} s: {summary}.")
+
+
+class PolicyLookup:
+    """The SLA policy of a ticket with these values, as `slas.services.policy_for` picks
+    it, once per distinct combination (the seeders lay millions of tickets over a few
+    hundred combinations)."""
+
+    def __init__(self, *, now: datetime) -> None:
+
+        self.now = now
+        self.request_types = {rt.pk: rt for rt in RequestType.objects.all()}
+        self.found: dict[tuple[int, int, int | None, int], Any] = {}
+
+    def find(
+        self, department_id: int, type_id: int, requesting_id: int | None, priority: int
+    ) -> Any:
+        from slas.services import policy_for
+
+        key = (department_id, type_id, requesting_id, priority)
+        if key not in self.found:
+            ticket = Ticket(
+                department_id=department_id,
+                request_type=self.request_types[type_id],
+                requesting_department_id=requesting_id,
+                priority=priority,
+            )
+            self.found[key] = policy_for(ticket=ticket, now=self.now)
+        return self.found[key]
 
 
 def _clocks(

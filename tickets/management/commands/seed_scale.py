@@ -201,12 +201,12 @@ class Command(BaseCommand):
             raise CommandError("--clocks needs PostgreSQL (it writes with COPY).")
         from slas.idle import idle_seconds_for, next_idle_check
         from slas.models import IdleTimer, SlaClock, SlaSchedule
-        from slas.services import calendars_for, pending_checks, policy_for
+        from slas.services import calendars_for, pending_checks
+        from tickets.management.seed_history import PolicyLookup
 
         calendars = calendars_for(Department.objects.values_list("pk", flat=True))
         idle_durations = {pk: idle_seconds_for(pk) for pk in calendars}
-        request_types = {rt.pk: rt for rt in RequestType.objects.all()}
-        policies: dict[tuple[int, int, int | None, int], Any] = {}
+        policies = PolicyLookup(now=now)
         started = time.monotonic()
         after_id, clocks_laid, timers_laid = 0, 0, 0
         sql = f"""
@@ -242,16 +242,7 @@ class Command(BaseCommand):
                     timers.append((pk, department_id, now, 0, next_idle))
                 if not without_clock or not calendar.has_working_time:
                     continue
-                key = (department_id, type_id, requesting_id, priority)
-                if key not in policies:
-                    ticket = Ticket(
-                        department_id=department_id,
-                        request_type=request_types[type_id],
-                        requesting_department_id=requesting_id,
-                        priority=priority,
-                    )
-                    policies[key] = policy_for(ticket=ticket, now=now)
-                policy = policies[key]
+                policy = policies.find(department_id, type_id, requesting_id, priority)
                 if policy is None:
                     continue
                 kinds = [(SlaClock.Kind.RESOLUTION, policy.resolution_minutes * 60)]
