@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dashboards.forms import MAX_DAYS
 from slas.selectors import deadline_state
 from tickets.models import Priority, Ticket
 
@@ -311,8 +312,8 @@ class PeriodSerializer(QuerySerializer):
         first, last = data.get("first_day"), data.get("last_day")
         if first and last and last < first:
             raise serializers.ValidationError("The period ends before it starts.")
-        if first and last and (last - first).days >= 366:
-            raise serializers.ValidationError("Choose a period of at most 366 days.")
+        if first and last and (last - first).days >= MAX_DAYS:
+            raise serializers.ValidationError(f"Choose a period of at most {MAX_DAYS} days.")
         return data
 
 
