@@ -5,6 +5,7 @@ error, no response that contradicts the schema."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import schemathesis
@@ -46,7 +47,10 @@ def test_the_interactive_docs_are_served_from_our_own_files(client, requester):
     client.force_login(requester)
     html = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in html and "/static/drf_spectacular_sidecar/" in html
-    assert "cdn" not in html.lower()
+    loaded = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    assert loaded, html
+    assert all(url.startswith("/") for url in loaded), loaded
+    assert not re.search(r"https?://", html), "the docs page names an outside address"
 
 
 @pytest.fixture
