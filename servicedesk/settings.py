@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "api",
     "dashboards",
     "webhooks",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
