@@ -159,6 +159,9 @@ class ArticleView(models.Model):
     class Meta:
         indexes = [models.Index(fields=["department", "viewed_at"], name="kb_view_dept_time")]
 
+    def __str__(self) -> str:
+        return f"View of {self.article_id} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
 
 class ArticleFeedback(models.Model):
     """'Did this answer your question?': one answer per person and article (changeable)."""
@@ -177,9 +180,7 @@ class ArticleFeedback(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["article", "user"], name="kb_feedback_once_per_user")
         ]
-        indexes = [
-            models.Index(fields=["department", "updated_at"], name="kb_feedback_dept_time")
-        ]
+        indexes = [models.Index(fields=["department", "updated_at"], name="kb_feedback_dept_time")]
 
     def __str__(self) -> str:
         return f"{'Helpful' if self.helpful else 'Not helpful'}: {self.article_id}"
@@ -247,9 +248,7 @@ class FilingSession(models.Model):
 
 
 class FilingSuggestion(models.Model):
-    session = models.ForeignKey(
-        FilingSession, on_delete=models.CASCADE, related_name="suggestions"
-    )
+    session = models.ForeignKey(FilingSession, on_delete=models.CASCADE, related_name="suggestions")
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
     shown_at = models.DateTimeField(default=timezone.now)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -258,6 +257,9 @@ class FilingSuggestion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "article"], name="kb_suggestion_once")
         ]
+
+    def __str__(self) -> str:
+        return f"Suggested {self.article_id} in session {self.session_id}"
 
 
 class TicketArticle(models.Model):

@@ -40,11 +40,10 @@ MAX_TERMS = 8
 CONFIG = "english"
 # Words that match almost everything; PostgreSQL's 'english' configuration drops these
 # (and more) itself, the SQLite fallback needs to be told.
-STOP_WORDS = frozenset(
-    """a an and are as at be but by can do does for from how i in is it my me no not of on
-    or our so that the this to was we what when where which who why will with you your
-    i'm can't cannot won't don't doesn't isn't""".split()
-)
+_STOP_WORDS = """a an and are as at be but by can do does for from how i in is it my me no not
+    of on or our so that the this to was we what when where which who why will with you your
+    im cant cannot wont dont doesnt isnt"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # Longest first: "ations" before "s".
 SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "ed", "es", "er", "ly", "s")

@@ -12,12 +12,14 @@ Who sees what:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from knowledge.models import Article, Category, TicketArticle
+from knowledge.models import DEFAULT_REVIEW_AFTER_DAYS, Article, Category, TicketArticle
+from knowledge.search import SearchResult, article_search
 from tickets.models import Department, Ticket
 from tickets.selectors import is_member, user_department_ids, user_lead_department_ids
 
@@ -30,7 +32,9 @@ def article_visible_q(user: User) -> Q:
     return public | Q(department_id__in=user_department_ids(user))
 
 
-def article_list_visible_to(*, user: User, department: Department | None = None) -> QuerySet[Article]:
+def article_list_visible_to(
+    *, user: User, department: Department | None = None
+) -> QuerySet[Article]:
     """Published articles `user` may read (internal ones for their departments' members),
     optionally of one department. What browsing and search list."""
     articles = Article.objects.filter(article_visible_q(user), status=Article.Status.PUBLISHED)
@@ -143,3 +147,47 @@ def ticket_article_links_for(*, user: User, ticket: Ticket) -> QuerySet[TicketAr
     if not is_member(user, ticket.department_id):
         return TicketArticle.objects.none()
     return ticket.article_links.select_related("article")
+
+
+SUGGESTIONS = 5
+
+
+def article_suggestions_for_filing(
+    *, user: User, department: Department, title: str
+) -> SearchResult:
+    """The department's articles most relevant to a request's title as it is typed."""
+    return article_search(
+        articles=article_list_visible_to(user=user, department=department),
+        query=title,
+        limit=SUGGESTIONS,
+        prefix=True,
+    )
+
+
+def article_search_for(
+    *, user: User, query: str, department: Department | None = None, limit: int = 20
+) -> SearchResult:
+    """The knowledge-base search: what `user` may read, best first."""
+    return article_search(
+        articles=article_list_visible_to(user=user, department=department).select_related(
+            "department", "category"
+        ),
+        query=query,
+        limit=limit,
+    )
+
+
+def article_picker_for(*, user: User, ticket: Ticket, query: str) -> SearchResult:
+    """Articles an agent of the ticket's department may link in a public reply."""
+    if not is_member(user, ticket.department_id):
+        raise Http404("No such ticket.")
+    return article_search(
+        articles=article_list_linkable().select_related("department"), query=query, limit=8
+    )
+
+
+def article_review_due(*, article: Article, review_after_days: int | None, now: datetime) -> bool:
+    """Whether the published article's last review is older than its department's
+    review age (the default when the department has no settings)."""
+    days = review_after_days or DEFAULT_REVIEW_AFTER_DAYS
+    return article.is_published and article.last_reviewed_at < now - timedelta(days=days)

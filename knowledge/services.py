@@ -75,7 +75,7 @@ def article_create(
     if not can_edit_article(user=actor, department_id=department.pk):
         raise PermissionDenied(f"Only {department.name}'s agents write its articles.")
     owner = owner or actor
-    title, body = _check_article(
+    title, body = check_article(
         department=department, title=title, body=body, category=category, status=status,
         owner=owner,
     )  # fmt: skip
@@ -121,7 +121,7 @@ def article_update(
     now = now or timezone.now()
     if not can_edit_article(user=actor, department_id=article.department_id):
         raise PermissionDenied("Only the department's agents edit its articles.")
-    title, body = _check_article(
+    title, body = check_article(
         department=article.department, title=title, body=body, category=category,
         status=status, owner=owner,
     )  # fmt: skip
@@ -160,7 +160,9 @@ def article_mark_reviewed(*, article: Article, actor: User, now: datetime | None
     return article
 
 
-def article_draft_from_ticket(*, ticket: Ticket, actor: User, now: datetime | None = None) -> Article:
+def article_draft_from_ticket(
+    *, ticket: Ticket, actor: User, now: datetime | None = None
+) -> Article:
     """Turn a resolved ticket's answer into a draft article owned by `actor`: the
     ticket's title, and the department's last public reply as the body."""
     if not can_work(user=actor, ticket=ticket):
@@ -192,7 +194,7 @@ def article_draft_from_ticket(*, ticket: Ticket, actor: User, now: datetime | No
     )
 
 
-def _check_article(
+def check_article(
     *,
     department: Department,
     title: str,
@@ -216,8 +218,7 @@ def _check_article(
     if status not in Status.values:
         errors["status"] = ["Choose draft or published."]
     if not owner.is_active or not (
-        owner.is_superuser
-        or Membership.objects.filter(user=owner, department=department).exists()
+        owner.is_superuser or Membership.objects.filter(user=owner, department=department).exists()
     ):
         errors["owner"] = [f"The owner must be an active agent or lead of {department.name}."]
     if errors:
@@ -227,9 +228,7 @@ def _check_article(
 
 def _unique_slug(title: str) -> str:
     base = slugify(title)[:80].strip("-") or "article"
-    taken = set(
-        Article.objects.filter(slug__startswith=base).values_list("slug", flat=True)[:1000]
-    )
+    taken = set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True)[:1000])
     if base not in taken:
         return base
     n = 2
@@ -440,9 +439,10 @@ ARTICLE_LINK = re.compile(r"/kb/articles/([a-z0-9_-]{1,100})/?")
 def ticket_article_links_from_reply(change: hooks.TicketChange) -> None:
     """Hook (tickets.hooks): an agent's public reply that links articles
     (`/kb/articles/<slug>/`) records them on the ticket, in the same transaction."""
-    if change.kind != hooks.AGENT_REPLIED or "comment_id" not in change.details:
+    comment_id = change.details.get("comment_id")
+    if change.kind != hooks.AGENT_REPLIED or not isinstance(comment_id, int):
         return
-    body = Comment.objects.filter(pk=change.details["comment_id"]).values_list("body", flat=True)
+    body = Comment.objects.filter(pk=comment_id).values_list("body", flat=True)
     slugs = set(ARTICLE_LINK.findall(body.first() or ""))
     if not slugs:
         return

@@ -43,6 +43,7 @@ def draft(write):
 @pytest.fixture
 def internal(write):
     return write(
-        "Re-imaging procedure", "Boot from the network and pick the standard image.",
+        "Re-imaging procedure",
+        "Boot from the network and pick the standard image.",
         is_internal=True,
     )

@@ -19,7 +19,11 @@ def test_agent_writes_a_draft_owned_by_them(it, it_agent):
         actor=it_agent, department=it, title="  Printer jams ", body="Open tray 2.", now=NOW
     )
     assert article.status == Article.Status.DRAFT
-    assert (article.owner, article.title, article.slug) == (it_agent, "Printer jams", "printer-jams")
+    assert (article.owner, article.title, article.slug) == (
+        it_agent,
+        "Printer jams",
+        "printer-jams",
+    )
     assert article.published_at is None and article.last_reviewed_at == NOW
     assert list(article.events.values_list("action", flat=True)) == ["created"]
 

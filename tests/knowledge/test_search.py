@@ -41,9 +41,7 @@ def test_every_word_is_required_when_some_article_has_them_all(requester, shelf)
 
 
 def test_any_word_will_do_when_no_article_has_them_all(requester, shelf):
-    result = article_search(
-        articles=article_list_visible_to(user=requester), query="toner badge"
-    )
+    result = article_search(articles=article_list_visible_to(user=requester), query="toner badge")
     assert not result.matched_all
     assert {a.title for a in result.articles} == {"Order toner", "Set up the VPN"}
 
@@ -60,7 +58,10 @@ def test_nothing_and_stop_words_find_nothing(requester, shelf):
 
 def test_query_syntax_is_not_sql_or_tsquery(requester, shelf):
     # tsquery operators, LIKE wildcards and quotes are only separators.
-    assert titles(requester, "printer & | ! ( ) : * ' %_ \\") == ["Printer is jammed", "Order toner"]
+    assert titles(requester, "printer & | ! ( ) : * ' %_ \\") == [
+        "Printer is jammed",
+        "Order toner",
+    ]
     assert titles(requester, "%") == []
 
 
