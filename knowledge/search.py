@@ -36,6 +36,10 @@ from django.db.models.expressions import Combinable
 from knowledge.models import Article
 
 MAX_QUERY = 200
+# At most this many articles are ranked on PostgreSQL: those whose title matches, then any
+# that match (see _pg_ranked).
+TITLE_CANDIDATES = 200
+CANDIDATES = 500
 MAX_TERMS = 8
 CONFIG = "english"
 # Words that match almost everything; PostgreSQL's 'english' configuration drops these
@@ -111,11 +115,27 @@ def _pg_ranked(
     query = SearchQuery(
         (" | " if match_any else " & ").join(words), config=CONFIG, search_type="raw"
     )
-    return (
-        articles.filter(search_vector=query)
-        .annotate(rank=SearchRank(F("search_vector"), query))
-        .order_by("-rank", "-updated_at", "pk")[:limit]
+    # Ranking reads every candidate's vector from the table: for a word in a quarter of
+    # 100,000 articles that alone took 300 ms. So rank a bounded set of candidates: the
+    # articles whose title matches (their own GIN index, migration 0003) and others
+    # whose title or body matches, up to a cap each. Exact whenever fewer articles match.
+    title_hits = (
+        articles.annotate(title_vector=SearchVector("title", config=CONFIG))
+        .filter(title_vector=query)
+        .order_by()
+        .values("pk")[:TITLE_CANDIDATES]
     )
+    hits = articles.filter(search_vector=query).order_by().values("pk")[:CANDIDATES]
+    rank = SearchRank(F("search_vector"), query)
+    # The best `limit` ids first, then only their rows: ranking the candidates reads
+    # their vectors, not their bodies.
+    best = (
+        Article.objects.filter(pk__in=title_hits.union(hits))
+        .annotate(rank=rank)
+        .order_by("-rank", "-updated_at", "pk")
+        .values("pk")[:limit]
+    )
+    return articles.filter(pk__in=best).annotate(rank=rank).order_by("-rank", "-updated_at", "pk")
 
 
 def _sqlite_ranked(

@@ -88,3 +88,16 @@ def test_search_vector_weights_title_a_and_body_b(published):
     vector = Article.objects.values_list("search_vector", flat=True).get(pk=published.pk)
     # "Connect to the VPN" / "Open the **VPN** client and sign in with your badge."
     assert "'connect':1A" in vector and "'badg':14B" in vector and "'vpn':4A,7B" in vector
+
+
+def test_title_matches_come_first_even_beyond_the_candidate_cap(requester, write, monkeypatch):
+    """PostgreSQL ranks a bounded set of candidates; the articles whose title matches are
+    candidates of their own, so many body-only matches written earlier cannot hide one."""
+    from knowledge import search
+
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    monkeypatch.setattr(search, "TITLE_CANDIDATES", 1)
+    for n in range(5):
+        write(f"Note {n}", "Mentions the scanner in passing.")
+    write("Scanner does not scan", "Check the cable.")
+    assert titles(requester, "scanner")[0] == "Scanner does not scan"
