@@ -305,23 +305,24 @@ def _seed(count: int, rng: random.Random) -> None:
     # COPY into a staging table, then one INSERT ... SELECT that writes each row once
     # with its search vector (as the service stores it): an UPDATE afterwards would
     # leave the table twice its size until a VACUUM FULL.
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS kb_article_search")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE kb_seed ON COMMIT DROP AS "
             f"SELECT {columns} FROM knowledge_article WITH NO DATA"
         )
         cursor.copy_expert(f"COPY kb_seed ({columns}) FROM STDIN", buffer)
-        cursor.execute("DROP INDEX IF EXISTS kb_article_search")
         cursor.execute(
             f"INSERT INTO knowledge_article ({columns}, search_vector) "
             f"SELECT {columns}, "
             "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || "
             "setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B') FROM kb_seed"
         )
+    with connection.cursor() as cursor:  # after the commit: deferred FK checks are done
         cursor.execute(
             "CREATE INDEX kb_article_search ON knowledge_article USING gin (search_vector)"
         )
-    with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE knowledge_article")
 
 

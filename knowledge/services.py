@@ -368,8 +368,9 @@ def filing_suggestions_record(
     The session is created on first use and belongs to `user` and `department`; a token
     of someone else's (or a finished) session records nothing. Returns the session."""
     now = now or timezone.now()
-    if not TOKEN.match(token or ""):
-        return None
+    query = " ".join(query.split())[:200].lower()
+    if not TOKEN.match(token or "") or not query:
+        return None  # a form just opened (nothing typed yet) is not a session yet
     with transaction.atomic():
         session, _ = FilingSession.objects.get_or_create(
             token=token, defaults={"user": user, "department": department, "created_at": now}
@@ -384,18 +385,16 @@ def filing_suggestions_record(
             [FilingSuggestion(session=session, article=a, shown_at=now) for a in articles],
             ignore_conflicts=True,
         )
-        query = " ".join(query.split())[:200].lower()
-        if query:
-            SearchLog.objects.update_or_create(
-                session=session,
-                defaults={
-                    "query": query,
-                    "department": department,
-                    "source": SearchLog.Source.FILING,
-                    "result_count": len(articles),
-                    "created_at": now,
-                },
-            )
+        SearchLog.objects.update_or_create(
+            session=session,
+            defaults={
+                "query": query,
+                "department": department,
+                "source": SearchLog.Source.FILING,
+                "result_count": len(articles),
+                "created_at": now,
+            },
+        )
     return session
 
 

@@ -162,3 +162,9 @@ def test_suggestions_need_sign_in_and_a_department_taking_requests(client, reque
     assert suggest(client, "printer").status_code == 302
     client.force_login(requester)
     assert suggest(client, "printer", code="NOPE").status_code == 404
+
+
+def test_a_form_opened_with_nothing_typed_is_no_session(client, requester, articles):
+    client.force_login(requester)
+    assert suggest(client, "  ").status_code == 200  # htmx asks once on load
+    assert not FilingSession.objects.exists()
