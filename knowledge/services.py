@@ -261,6 +261,8 @@ def article_view_record(
     form (`filing_token`), it also marks that suggestion opened (a deflection if no
     request follows)."""
     now = now or timezone.now()
+    if not article.is_published:
+        return  # its authors previewing a draft are not readers
     with transaction.atomic():
         ArticleView.objects.create(
             article=article, department_id=article.department_id, user=user, viewed_at=now

@@ -76,3 +76,9 @@ def test_lead_dashboard_shows_the_section(client, it_lead, activity):
     assert response.context["knowledge"].views == 2
     assert "Help articles" in html and "Searches that found nothing" in html
     assert "<td>wifi</td>" in html and "67 %" in html
+
+
+def test_previewing_a_draft_is_not_a_view(client, it, it_agent, draft):
+    client.force_login(it_agent)
+    assert client.get(reverse("kb_article", args=[draft.slug])).status_code == 200
+    assert knowledge_figures(department=it, since=SINCE, until=UNTIL, now=NOW).views == 0
