@@ -41,6 +41,7 @@ BENCHMARKS = {
     "dashboards": "bench.dashboards",
     "api": "bench.api",
     "apifiling": "bench.apifiling",
+    "knowledge": "bench.knowledge",
 }
 # Pure-Python benchmarks: no database is created, migrated or asked about for them alone.
 WITHOUT_DATABASE = {"clock"}

@@ -17,6 +17,7 @@ from dashboards.charts import lead_charts
 from dashboards.exports import TABLES, department_map_csv, lead_dashboard_csv
 from dashboards.forms import PeriodForm, default_period
 from dashboards.map import COLOURS, department_map, department_map_access
+from knowledge.stats import knowledge_figures
 from tickets.selectors import department_time_zone, departments_for_agent, is_agent, local_days
 
 
@@ -69,6 +70,7 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
         "satisfaction": satisfaction,
         "charts": lead_charts(board, satisfaction),
         "live": selectors.live_lists(department=department, now=now),
+        "knowledge": knowledge_figures(department=department, since=since, until=until, now=now),
     }
     return render(request, "dashboards/lead.html", context, status=status)
 

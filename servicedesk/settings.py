@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "api",
     "dashboards",
     "webhooks",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
@@ -167,7 +168,15 @@ CELERY_BEAT_SCHEDULE = {
     "ticket-autoclose": {"task": "tickets.tasks.ticket_autoclose_task", "schedule": 3600.0},
     # Hourly (dashboards.digest.DIGEST_RUN_INTERVAL); each run sends only what is due.
     "weekly-digest": {"task": "dashboards.tasks.weekly_digest_task", "schedule": 3600.0},
+    # Daily; the outbox's unique key makes it once per article per review period.
+    "article-review-reminders": {
+        "task": "knowledge.tasks.article_review_remind_task",
+        "schedule": 86400.0,
+    },
 }
+# A suggested article opened while filing counts as a deflection when its reader files no
+# request to that department within this many hours.
+KB_DEFLECTION_HOURS = env.get_int("KB_DEFLECTION_HOURS", 24, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("survey/", include("surveys.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("kb/", include("knowledge.urls")),
     path("api/", include("api.urls")),
     path("", include("tickets.urls")),
 ]

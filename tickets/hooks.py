@@ -37,8 +37,8 @@ class TicketChange:
 
 CREATED = "created"
 STATUS_CHANGED = "status_changed"
-AGENT_REPLIED = "agent_replied"  # a public reply by a member of the department
-REQUESTER_REPLIED = "requester_replied"  # a public reply from the requester's side
+AGENT_REPLIED = "agent_replied"  # a public reply by a member; details: comment_id
+REQUESTER_REPLIED = "requester_replied"  # the requester's side replied; details: comment_id
 PRIORITY_CHANGED = "priority_changed"
 TRANSFERRED = "transferred"
 ASSIGNED = "assigned"  # the assignee changed (to someone, or to nobody); details: old_assignee_id

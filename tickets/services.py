@@ -478,7 +478,9 @@ def comment_add(
         if author is None:
             return comment
         if not is_internal:
-            _after_public_reply(ticket=ticket, author=author, is_worker=is_worker, now=now)
+            _after_public_reply(
+                ticket=ticket, comment=comment, author=author, is_worker=is_worker, now=now
+            )
         if then_status and then_status != ticket.status:
             _check_transition(ticket=ticket, actor=author, to_status=then_status)
             _apply_status(ticket=ticket, actor=author, to_status=then_status, note="", now=now)
@@ -490,7 +492,9 @@ def _check_then_status(*, ticket: Ticket, author: User, then_status: str) -> Non
         raise TransitionRefused("A reply can set the ticket to open, waiting or resolved only.")
 
 
-def _after_public_reply(*, ticket: Ticket, author: User, is_worker: bool, now: datetime) -> None:
+def _after_public_reply(
+    *, ticket: Ticket, comment: Comment, author: User, is_worker: bool, now: datetime
+) -> None:
     is_requester_side = author.pk in (ticket.requester_id, ticket.created_by_id)
     if is_worker and not is_requester_side:
         if ticket.first_response_at is None:
@@ -508,7 +512,11 @@ def _after_public_reply(*, ticket: Ticket, author: User, is_worker: bool, now: d
             )
             _apply_status(ticket=ticket, actor=author, to_status=Status.OPEN, note=note, now=now)
         kind = hooks.REQUESTER_REPLIED
-    hooks.ticket_changed(hooks.TicketChange(kind=kind, ticket=ticket, now=now, actor=author))
+    hooks.ticket_changed(
+        hooks.TicketChange(
+            kind=kind, ticket=ticket, now=now, actor=author, details={"comment_id": comment.pk}
+        )
+    )
 
 
 def _notify_comment(

@@ -17,6 +17,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from knowledge import selectors as kb_selectors
+from knowledge import services as kb_services
 from slas import selectors as sla_selectors
 from tickets import selectors, services
 from tickets.forms import (
@@ -81,6 +83,8 @@ def request_new(request: HttpRequest, code: str, request_type_id: int) -> HttpRe
         department=department, request_type_id=request_type_id
     )
     form = TicketCreateForm(request.POST or None, request.FILES or None, request_type=request_type)
+    # The knowledge base's filing session: which help articles this form suggested.
+    kb_session = request.POST.get("kb_session", "") or kb_services.filing_token_new()
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -97,10 +101,18 @@ def request_new(request: HttpRequest, code: str, request_type_id: int) -> HttpRe
             except ValidationError as error:
                 _add_errors(form, error)
             else:
+                kb_services.filing_session_file(
+                    token=kb_session, user=_user(request), ticket=ticket
+                )
                 messages.success(request, f"Request {ticket.reference} filed.")
                 return redirect("ticket_detail", reference=ticket.reference)
         status = 400
-    context = {"department": department, "request_type": request_type, "form": form}
+    context = {
+        "department": department,
+        "request_type": request_type,
+        "form": form,
+        "kb_session": kb_session,
+    }
     return render(request, "tickets/request_new.html", context, status=status)
 
 
@@ -162,6 +174,7 @@ def _render_detail(
             "transfer_form": TransferForm(ticket=ticket),
             # In lifecycle order: TRANSITIONS holds sets, whose order changes per process.
             "next_statuses": [s for s in Ticket.Status if s in services.TRANSITIONS[ticket.status]],
+            "kb_links": kb_selectors.ticket_article_links_for(user=user, ticket=ticket),
         }
     return render(request, "tickets/ticket_detail.html", context, status=status)
 

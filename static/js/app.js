@@ -17,6 +17,19 @@
     });
   });
 
+  // The reply composer's article picker: insert a Markdown link at the cursor.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-insert-link]");
+    if (!button) return;
+    var box = document.querySelector(button.getAttribute("data-target"));
+    if (!box) return;
+    var link = button.getAttribute("data-insert-link");
+    var at = box.selectionStart != null ? box.selectionStart : box.value.length;
+    box.value = box.value.slice(0, at) + link + box.value.slice(box.selectionEnd || at);
+    box.focus();
+    box.selectionStart = box.selectionEnd = at + link.length;
+  });
+
   // Move focus to an error summary when a form comes back with errors.
   document.addEventListener("DOMContentLoaded", function () {
     var errors = document.getElementById("form-errors");

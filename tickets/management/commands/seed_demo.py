@@ -23,6 +23,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from knowledge.demo import create_demo_articles
+from knowledge.models import Article
 from outbox.models import Message
 from outbox.services import outbox_recorded_as_delivered
 from slas.escalations import sla_event_handle
@@ -73,7 +75,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if demo_org_exists():
-            if self._add_missing_escalation_rules():
+            added_articles = self._add_missing_articles()
+            if self._add_missing_escalation_rules() or added_articles:
                 self._print_logins()
                 return
             self.stdout.write("Demo data is already there; nothing changed.")
@@ -101,6 +104,7 @@ class Command(BaseCommand):
             filer.file_tickets(count=options["tickets"], days=options["days"])
             escalated = escalate_history(now=now)
             answered = answer_demo_surveys(now=now, rng=random.Random(options["seed"]))
+            articles = create_demo_articles(now=now, rng=random.Random(options["seed"]))
             emails = Message.objects.filter(
                 pk__gt=last_message_id, topic=Message.Topic.EMAIL
             ).count()
@@ -127,7 +131,19 @@ class Command(BaseCommand):
             f"Satisfaction surveys: {SurveyInvitation.objects.count()} sent, {answered} answered, "
             f"{FollowUp.objects.count()} low-score follow-ups for the leads."
         )
+        self.stdout.write(f"{articles} help articles, with views, feedback and searches.")
         self._print_logins()
+
+    def _add_missing_articles(self) -> bool:
+        """A demo seeded before the knowledge base gets its help articles (once: not if
+        there are articles already). True if it added them."""
+        if Article.objects.exists():
+            return False
+        now = timezone.now().replace(microsecond=0)
+        with outbox_recorded_as_delivered(now=now), transaction.atomic():
+            articles = create_demo_articles(now=now, rng=random.Random(20240917))
+        self.stdout.write(self.style.SUCCESS(f"Added {articles} demo help articles."))
+        return True
 
     def _add_missing_escalation_rules(self) -> bool:
         """A demo seeded before escalation rules existed gets them (once: not if any
