@@ -1,0 +1,168 @@
+"""Fixtures of the journeys: the real stack (stack.py), one headless Chromium, and per
+journey a `Journey` that signs people in, takes numbered screenshots of the key steps and
+runs the accessibility check.
+
+Screenshots go to $SERVICEDESK_VAR_DIR/journeys/<journey>/NN-step.png (var/journeys/ by
+default; CI: var/ci-embedded/journeys/ and var/ci-services/journeys/), the stack's logs to
+.../journeys/stack/. Both stay after the run; a failing journey also gets a screenshot of
+every page it had open (NN-failure-K.png), and its report shows the end of the stack's logs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.browser.journeys import axe
+from tests.browser.journeys.stack import Stack
+
+PASSWORD = "demo"  # seed_demo's password for every demo user
+# Runs last among the journeys: its ticket is filed when the stack starts, and its one
+# minute runs out while the other journeys run.
+LAST = "test_an_sla_breach_escalates_to_the_lead"
+PROCESS_LOGS = ("web", "worker", "beat")
+
+
+def journeys_dir() -> Path:
+    return Path(settings.VAR_DIR) / "journeys"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """After any shuffling (pytest-randomly), move the breach journey to the end of its
+    module, leaving every other test where it is."""
+    slots = [i for i, item in enumerate(items) if item.path.parent == Path(__file__).parent]
+    ours = [items[i] for i in slots]
+    ordered = [i for i in ours if i.name != LAST] + [i for i in ours if i.name == LAST]
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    journey = funcargs.get("journey") or getattr(funcargs.get("breach"), "journey", None)
+    if journey is not None:
+        if report.when == "call":
+            journey.screenshot_everything()
+        report.sections.append(("journey screenshots", f"in {journey.folder}"))
+    stack = funcargs.get("stack") or getattr(journey, "stack", None)
+    if stack is not None:
+        report.sections.append(
+            ("servicedesk stack: end of its logs", stack.log_tail(names=PROCESS_LOGS))
+        )
+
+
+@pytest.fixture(scope="package")
+def stack() -> Iterator[Stack]:
+    require_browser()
+    root = journeys_dir()
+    shutil.rmtree(root, ignore_errors=True)  # the screenshots and logs of the last run
+    stack = Stack(log_dir=root / "stack")
+    try:
+        stack.start()
+    except BaseException:
+        print(stack.log_tail())
+        stack.stop()
+        raise
+    print(f"\nservicedesk stack at {stack.describe()}; started in {stack.timings}")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="package")
+def browser(stack: Stack) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Journey:
+    """One journey's people (a browser context each), screenshots and checks."""
+
+    def __init__(self, *, name: str, stack: Stack, browser: Any, folder: Path) -> None:
+        self.name = name
+        self.stack = stack
+        self.browser = browser
+        self.folder = folder
+        self.pages: list[Any] = []
+        self.step = 0
+
+    def url(self, path: str) -> str:
+        return self.stack.url + path
+
+    def sign_in(self, username: str) -> Any:
+        """A browser of one's own (its own cookies), signed in through the login form."""
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto(self.url("/login/"))
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        self.pages.append(page)
+        return page
+
+    def anonymous(self) -> Any:
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        self.pages.append(page)
+        return page
+
+    def shot(self, page: Any, step: str) -> Path:
+        self.step += 1
+        slug = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
+        path = self.folder / f"{self.step:02d}-{slug}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def check_accessibility(self, page: Any, screen: str) -> None:
+        found = axe.violations(page)
+        assert not found, (
+            f"Accessibility ({screen}, {page.url}): {len(found)} serious or critical "
+            f"violation(s):\n{axe.describe(found)}"
+        )
+
+    def screenshot_everything(self) -> None:
+        for number, page in enumerate(self.pages, start=1):
+            if page.is_closed():
+                continue
+            try:
+                page.screenshot(path=str(self.folder / f"99-failure-{number}.png"), full_page=True)
+            except Exception as error:
+                print(f"could not take a failure screenshot of {page.url}: {error}")
+
+    def close(self) -> None:
+        for page in self.pages:
+            page.context.close()
+        self.pages.clear()
+
+
+@pytest.fixture
+def journey(request: pytest.FixtureRequest, stack: Stack, browser: Any) -> Iterator[Journey]:
+    name = request.node.name.removeprefix("test_")
+    folder = journeys_dir() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    journey = Journey(name=name, stack=stack, browser=browser, folder=folder)
+    yield journey
+    journey.close()
