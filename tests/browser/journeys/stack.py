@@ -279,17 +279,20 @@ class Stack:
                 )
         return found
 
-    def wait_for_mail(self, *, to: str, subject_has: str, timeout: float = 30) -> Mail:
+    def wait_for_mail(
+        self, *, to: str, subject_has: str, text_has: str = "", timeout: float = 30
+    ) -> Mail:
+        """The first email to `to` whose subject (and text) say so, once it is sent."""
         deadline = time.monotonic() + timeout
         while True:
             for mail in self.mails():
-                if to in mail.to and subject_has in mail.subject:
+                if to in mail.to and subject_has in mail.subject and text_has in mail.text:
                     return mail
             if time.monotonic() > deadline:
                 seen = [(m.to, m.subject) for m in self.mails()]
                 raise AssertionError(
-                    f"no email to {to} with {subject_has!r} in its subject within {timeout}s; "
-                    f"sent: {seen}"
+                    f"no email to {to} with {subject_has!r} in its subject and {text_has!r} in "
+                    f"its text within {timeout:.0f}s; sent: {seen}"
                 )
             time.sleep(0.5)
 
