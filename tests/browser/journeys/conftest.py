@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         )
 
 
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Where the screenshots and logs are, and how long the stack took: in every run's
+    output (CI's log), whether the journeys passed or not."""
+    if SUMMARY:
+        terminalreporter.section("browser journeys")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
     require_browser()
@@ -73,12 +86,22 @@ def stack() -> Iterator[Stack]:
     try:
         stack.start()
     except BaseException:
+        SUMMARY.append(f"The stack did not start ({stack.mode}); its logs: {root}/stack/")
         print(stack.log_tail())
         stack.stop()
         raise
-    print(f"\nservicedesk stack at {stack.describe()}; started in {stack.timings}")
+    started = time.monotonic()
+    timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stack.timings.items())
+    SUMMARY.append(f"Stack: {stack.describe()}; started in {timings}.")
     yield stack
+    stopping = time.monotonic()
     stack.stop()
+    stops = ", ".join(f"{k} {v:.1f} s" for k, v in stack.timings.items() if k.endswith(" stop"))
+    SUMMARY.append(
+        f"Journeys ran {stopping - started:.0f} s; the stack stopped in "
+        f"{time.monotonic() - stopping:.1f} s ({stops})."
+    )
+    SUMMARY.append(f"Screenshots of every step and the stack's logs: {root}/")
 
 
 @pytest.fixture(scope="package")

@@ -219,10 +219,12 @@ class Stack:
         for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
-        deadline = time.monotonic() + 15
-        for process in self.processes.values():
+        stopping = time.monotonic()
+        deadline = stopping + 15
+        for name, process in self.processes.items():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            self.timings[f"{name} stop"] = time.monotonic() - stopping
             _signal_group(process, signal.SIGKILL)
             process.wait()
         self.processes.clear()
