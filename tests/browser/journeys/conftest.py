@@ -5,7 +5,7 @@ runs the accessibility check.
 Screenshots go to $SERVICEDESK_VAR_DIR/journeys/<journey>/NN-step.png (var/journeys/ by
 default; CI: var/ci-embedded/journeys/ and var/ci-services/journeys/), the stack's logs to
 .../journeys/stack/. Both stay after the run; a failing journey also gets a screenshot of
-every page it had open (NN-failure-K.png), and its report shows the end of the stack's logs.
+every page it had open (99-failure-K.png), and its report shows the end of the stack's logs.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 SUMMARY: list[str] = []
+SPENT: Counter[str] = Counter()  # seconds, by kind of step, over every journey
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -97,8 +99,9 @@ def stack() -> Iterator[Stack]:
     stopping = time.monotonic()
     stack.stop()
     stops = ", ".join(f"{k} {v:.1f} s" for k, v in stack.timings.items() if k.endswith(" stop"))
+    spent = ", ".join(f"{kind} {seconds:.0f} s" for kind, seconds in SPENT.most_common())
     SUMMARY.append(
-        f"Journeys ran {stopping - started:.0f} s; the stack stopped in "
+        f"Journeys ran {stopping - started:.0f} s (of which {spent}); the stack stopped in "
         f"{time.monotonic() - stopping:.1f} s ({stops})."
     )
     SUMMARY.append(f"Screenshots of every step and the stack's logs: {root}/")
@@ -134,6 +137,7 @@ class Journey:
 
     def sign_in(self, username: str) -> Any:
         """A browser of one's own (its own cookies), signed in through the login form."""
+        started = time.monotonic()
         context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -143,6 +147,7 @@ class Journey:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(lambda url: "/login/" not in url)
         self.pages.append(page)
+        SPENT["signing in"] += time.monotonic() - started
         return page
 
     def anonymous(self) -> Any:
@@ -156,11 +161,15 @@ class Journey:
         self.step += 1
         slug = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
         path = self.folder / f"{self.step:02d}-{slug}.png"
+        started = time.monotonic()
         page.screenshot(path=str(path), full_page=True)
+        SPENT["screenshots"] += time.monotonic() - started
         return path
 
     def check_accessibility(self, page: Any, screen: str) -> None:
+        started = time.monotonic()
         found = axe.violations(page)
+        SPENT["accessibility checks"] += time.monotonic() - started
         assert not found, (
             f"Accessibility ({screen}, {page.url}): {len(found)} serious or critical "
             f"violation(s):\n{axe.describe(found)}"

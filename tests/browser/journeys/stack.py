@@ -220,7 +220,9 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
         stopping = time.monotonic()
-        deadline = stopping + 15
+        # A few seconds to stop cleanly (a warm worker shutdown takes about six); this stack
+        # is thrown away, so whatever is still running then is killed.
+        deadline = stopping + 3
         for name, process in self.processes.items():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -31,7 +31,7 @@ try:
 except ImportError:  # the `stack` fixture skips (or, in CI, fails) every journey then
     expect = None
 
-from tests.browser.journeys.conftest import Journey, journeys_dir
+from tests.browser.journeys.conftest import LAST, Journey, journeys_dir
 from tests.browser.journeys.stack import SWEEP_SECONDS, Stack
 from tests.browser.journeys.stack_data import BREACH_NOTE, BREACH_RULE
 
@@ -72,8 +72,10 @@ def file_request(
 
 def send(page: Any, department_name: str) -> str:
     page.get_by_role("button", name=f"Send request to {department_name}").click()
-    expect(page.locator(".messages, [role=status], .message").first).to_contain_text("filed")
-    return reference_of(page)
+    page.wait_for_url(re.compile(r"/tickets/[A-Z]+-\d+/$"))
+    reference = reference_of(page)
+    expect(page.locator(".messages")).to_contain_text(f"Request {reference} filed.")
+    return reference
 
 
 def reply(page: Any, body: str, *, then: str = "", internal: bool = False) -> None:
@@ -83,7 +85,11 @@ def reply(page: Any, body: str, *, then: str = "", internal: bool = False) -> No
         composer.get_by_label("Internal note (only agents see it)").check()
     if then:
         composer.locator("select[name=then_status]").select_option(label=then)
-    composer.locator("button[type=submit]").click()
+    with page.expect_navigation():  # the POST, then its redirect back to the ticket
+        composer.locator("button[type=submit]").click()
+    expect(page.locator(".messages")).to_contain_text(
+        "Internal note added." if internal else "Reply sent."
+    )
 
 
 @dataclass(frozen=True)
@@ -135,11 +141,10 @@ class Breach:
 def breach(stack: Stack, browser: Any) -> Iterator[Breach]:
     """An employee files a Customer Support "Help-centre article" request: the one-minute
     first-response policy of stack_data.py applies. Filed before any journey runs."""
-    folder = journeys_dir() / "an_sla_breach_escalates_to_the_lead"
+    name = LAST.removeprefix("test_")  # the breach journey's test, which runs last
+    folder = journeys_dir() / name
     folder.mkdir(parents=True, exist_ok=True)
-    journey = Journey(
-        name="an_sla_breach_escalates_to_the_lead", stack=stack, browser=browser, folder=folder
-    )
+    journey = Journey(name=name, stack=stack, browser=browser, folder=folder)
     noah = journey.sign_in("noah")
     file_request(
         noah,
