@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import json
 import os
 import secrets
 import shlex
@@ -89,6 +90,8 @@ class Stack:
         self.var_dir = Path(tempfile.mkdtemp(prefix="sd-journeys-"))
         self.mail_dir = self.var_dir / "mail"
         self.mail_dir.mkdir()
+        self.sessions_file = self.var_dir / "sessions.json"
+        self._sessions: dict[str, str] = {}
         self.log_dir = log_dir
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -173,8 +176,9 @@ class Stack:
         self._run(
             "shell",
             "-c",
-            "from tests.browser.journeys.stack_data import configure_journeys; "
-            "configure_journeys()",
+            "from tests.browser.journeys.stack_data import configure_journeys, "
+            "signed_in_sessions; "
+            f"configure_journeys(); signed_in_sessions(path={str(self.sessions_file)!r})",
             log="configure_journeys",
         )
         if static.wait(timeout=300) != 0:
@@ -264,6 +268,12 @@ class Stack:
                 client.close()
 
     # --- What the stack did -----------------------------------------------------------
+
+    def session_key(self, username: str) -> str:
+        """A signed-in session of a demo person (stack_data.signed_in_sessions)."""
+        if not self._sessions:
+            self._sessions = json.loads(self.sessions_file.read_text())
+        return self._sessions[username]
 
     def mails(self) -> list[Mail]:
         """Every email the stack has sent so far (the file backend's folder)."""

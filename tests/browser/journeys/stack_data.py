@@ -11,6 +11,9 @@ and a breach of that target makes the lead take the ticket over and tells the le
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from django.db import transaction
 
 from slas.models import EscalationAction, EscalationRule, SlaClock, SlaPolicy
@@ -21,6 +24,28 @@ BREACH_REQUEST_TYPE = "Help-centre article"
 BREACH_POLICY = "Journeys: one-minute first response"
 BREACH_RULE = "Lead takes over a late first response"
 BREACH_NOTE = "The first answer is late: please take this one over now."
+
+
+def signed_in_sessions(*, path: str) -> None:
+    """A signed-in session for every demo person, their keys written to `path` as JSON.
+
+    A shortcut, for speed: checking a password costs a PBKDF2 hash (about a second of CPU
+    on CI's machine), and a journey signs a dozen people in. The journeys still sign in
+    through the login form where the sign-in is part of the story (conftest.Journey)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import User
+
+    keys = {}
+    for user in User.objects.filter(is_active=True):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        keys[user.username] = session.session_key
+    Path(path).write_text(json.dumps(keys))
 
 
 @transaction.atomic

@@ -145,7 +145,7 @@ def breach(stack: Stack, browser: Any) -> Iterator[Breach]:
     folder = journeys_dir() / name
     folder.mkdir(parents=True, exist_ok=True)
     journey = Journey(name=name, stack=stack, browser=browser, folder=folder)
-    noah = journey.sign_in("noah")
+    noah = journey.sign_in("noah", form=True)
     file_request(
         noah,
         department="Customer Support",
@@ -199,7 +199,7 @@ def test_a_request_from_filing_to_survey_to_the_leads_figures(journey: Journey) 
     journey.shot(lead, "department map")
 
     # Emma files a bug with the request type's own fields.
-    emma = journey.sign_in("emma")
+    emma = journey.sign_in("emma", form=True)
     expect(emma).to_have_url(re.compile(r"/requests/$"))
     expect(emma.get_by_role("heading", name="My requests")).to_be_visible()
     journey.check_accessibility(emma, "my requests")
@@ -231,6 +231,7 @@ def test_a_request_from_filing_to_survey_to_the_leads_figures(journey: Journey) 
 
     # Wei, an Engineering agent, finds it in the queue, takes it and asks a question.
     wei = journey.sign_in("wei")
+    wei.goto(journey.url("/"))  # an agent's home is the queue
     expect(wei).to_have_url(re.compile(r"/queue/ENG/"))
     journey.check_accessibility(wei, "agent queue")
     journey.shot(wei, "agent queue")
@@ -322,6 +323,7 @@ def expect_not_found(page: Any, path: str, journey: Journey) -> None:
 def test_what_people_must_not_see(journey: Journey) -> None:
     # Noah files a desk move; Facilities works it and keeps an internal note with a file.
     noah = journey.sign_in("noah")
+    noah.goto(journey.url("/"))
     file_request(
         noah,
         department="Facilities",
@@ -357,7 +359,7 @@ def test_what_people_must_not_see(journey: Journey) -> None:
     expect_not_found(noah, "/queue/FAC/", journey)
 
     # Another employee opening Noah's request by its address: not found, as if it did not exist.
-    claire = journey.sign_in("claire")
+    claire = journey.sign_in("claire", form=True)
     expect_not_found(claire, f"/tickets/{reference}/", journey)
     journey.check_accessibility(claire, "404 page")
     journey.shot(claire, "another employee opens the request by url")
@@ -367,6 +369,7 @@ def test_what_people_must_not_see(journey: Journey) -> None:
     # A confidential payroll request: HR sees it, no other department does, not even the
     # lead of the requester's own department.
     daniel = journey.sign_in("daniel")
+    daniel.goto(journey.url("/"))
     file_request(
         daniel,
         department="HR",
