@@ -16,9 +16,10 @@ Differences from `make run`, each for a reason:
 - seed_demo --tickets 40 instead of 300: the same company in a fifth of the time.
 - The SLA sweep and the outbox relay run every few seconds instead of 15 and 30.
 - `configure_journeys` (stack_data.py) adds what the demo lacks: the one-minute SLA policy
-  and the escalation rule of the breach journey.
-Each Procfile process runs in its own process group; stop() ends each group (TERM, then
-KILL), so no worker outlives the tests.
+  and the escalation rule of the breach journey; `signed_in_sessions` a session for each
+  demo person, so that only the journeys' story sign-ins pay for a password check.
+Each Procfile process runs in its own process group; stop() sends it TERM, and after a few
+seconds KILLs whatever is left of the group (a worker's pool), so nothing outlives the tests.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import email.policy
 import json
 import os
 import secrets
-import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -94,7 +95,8 @@ class Stack:
         self._sessions: dict[str, str] = {}
         self.log_dir = log_dir
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}  # the Procfile's
+        self.helpers: list[subprocess.Popen[bytes]] = []  # management commands
         self.database_url = ""
         self.broker_url = ""
         self.env = self._environment()
@@ -146,16 +148,22 @@ class Stack:
 
     # --- Start and stop ---------------------------------------------------------------
 
+    def _spawn(self, command: list[str], *, log: str) -> subprocess.Popen[bytes]:
+        """Start a command of the stack in a process group of its own, output to a log."""
+        with (self.log_dir / f"{log}.log").open("ab") as out:
+            return subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
     def _manage(self, *args: str, log: str) -> subprocess.Popen[bytes]:
-        out = (self.log_dir / f"{log}.log").open("ab")
-        return subprocess.Popen(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = self._spawn([sys.executable, "manage.py", *args], log=log)
+        self.helpers.append(process)
+        return process
 
     def _run(self, *args: str, log: str) -> None:
         started = time.monotonic()
@@ -184,15 +192,7 @@ class Stack:
         if static.wait(timeout=300) != 0:
             raise RuntimeError(f"collectstatic failed; see {self.log_dir}/collectstatic.log")
         for name, command in procfile(ROOT / "Procfile"):
-            out = (self.log_dir / f"{name}.log").open("ab")
-            self.processes[name] = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {command}"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.processes[name] = self._spawn(["/bin/sh", "-c", f"exec {command}"], log=name)
         self._wait_until_up()
         self.timings["total start"] = time.monotonic() - started
 
@@ -234,8 +234,13 @@ class Stack:
             _signal_group(process, signal.SIGKILL)
             process.wait()
         self.processes.clear()
+        for helper in self.helpers:  # a management command still running after a failed start
+            if helper.poll() is None:
+                _signal_group(helper, signal.SIGKILL)
+                helper.wait()
+        self.helpers.clear()
         self._reset_services(drop_only=True)
-        subprocess.run(["rm", "-rf", str(self.var_dir)], check=False)
+        shutil.rmtree(self.var_dir, ignore_errors=True)
 
     def _reset_services(self, *, drop_only: bool = False) -> None:
         """Services mode: the stack's own database, new (or dropped), its Redis db empty."""
@@ -321,8 +326,9 @@ class Stack:
         return "\n".join(parts)
 
     def describe(self) -> str:
-        command = " ".join(shlex.quote(a) for a in ("seed_demo", "--tickets", str(SEED_TICKETS)))
-        return f"{self.url} ({self.mode}; {command}; logs in {self.log_dir})"
+        return (
+            f"{self.url} ({self.mode}; seed_demo --tickets {SEED_TICKETS}; logs in {self.log_dir})"
+        )
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
