@@ -3,56 +3,30 @@ Playwright) opens the link from the invitation email, picks a score, a reason th
 with it (shown by surveys.js), writes a comment, submits and lands on the thank-you page.
 A second tab opened on the same link before the answer submits too: one response.
 
-Needs `pip install '.[browser]'` and Chromium (`apt-get install chromium`). Without them
-the test is skipped, except in CI (CI=true), where it fails: the journey must run there.
+Runs against pytest-django's live server; the whole journeys against the real stack (web,
+worker and beat) are in tests/browser/journeys/. Browser requirements: tests/browser/chromium.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.db import connections
 
 from surveys.models import SurveyReason, SurveyResponse, SurveySettings, SurveyTemplate
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.factories import TicketFactory
 from tickets import services
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _missing() -> str:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install '.[browser]')"
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
-    return ""
-
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    problem = _missing()
-    if problem and os.environ.get("CI") == "true":
-        pytest.fail(f"CI must run the browser journey: {problem}")
-    if problem:
-        pytest.skip(problem)
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
