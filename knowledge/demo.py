@@ -78,6 +78,11 @@ ARTICLES: list[tuple[str, str, str, str, bool]] = [
      "Each floor has a thermostat by the lifts (21 °C by default). If changing it does not "
      "help within an hour, file a *Heating and cooling* request with the floor and the "
      "side of the building.", False),
+    ("ENG", "Internal tools", "Reporting dashboard: totals stay the same for every month",
+     "The dashboard caches a region's totals for an hour. If the totals do not change when "
+     "you pick another month, press **Refresh data** (top right) and pick the month again."
+     "\n\nStill the same after a refresh? File a *Bug in an internal tool* request with "
+     "the region, the months you compared and a screenshot.", False),
     ("FAC", "Building", "Parking permits",
      "Permits are issued to people who drive in at least three days a week and to anyone "
      "with a medical need. File a *Parking* request with your number plate.", False),

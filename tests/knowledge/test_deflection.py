@@ -53,7 +53,7 @@ def test_form_carries_a_fresh_session_token_and_asks_for_suggestions(client, req
     client.force_login(requester)
     html = client.get(reverse("request_new", args=["IT", it_type.pk])).content.decode()
     assert 'name="kb_session"' in html
-    assert reverse("kb_suggest", args=["IT"]) in html and "keyup changed delay:400ms" in html
+    assert reverse("kb_suggest", args=["IT"]) in html and "input changed delay:400ms" in html
     assert not FilingSession.objects.exists()  # stored on first use only
 
 

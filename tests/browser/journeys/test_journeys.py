@@ -221,9 +221,22 @@ def test_a_request_from_filing_to_survey_to_the_leads_figures(journey: Journey) 
     emma.get_by_label("Does it block your work?").select_option(label="Yes")
     journey.check_accessibility(emma, "new request form")
     journey.shot(emma, "new request form")
-    # TODO(issue 8, knowledge base): "sees suggested articles" goes here. The form suggests
-    # articles for this title; check that they appear (and that opening one keeps what was
-    # typed) before sending.
+    # While she typed the title, Engineering's help articles that match it appeared beside
+    # the form; she reads one in a new tab, and files anyway: what she typed is still there.
+    article = "Reporting dashboard: totals stay the same for every month"
+    suggestions = emma.locator("#kb-suggestions")
+    expect(suggestions.get_by_role("link", name=article)).to_be_visible()
+    journey.shot(emma, "suggested articles")
+    with emma.context.expect_page() as opened:
+        suggestions.get_by_role("link", name=article).click()
+    reading = opened.value
+    expect(reading.get_by_role("heading", level=1)).to_have_text(article)
+    expect(reading.get_by_text("Did this answer your question?")).to_be_visible()
+    journey.shot(reading, "suggested article")
+    reading.close()
+    expect(emma.get_by_label("Title")).to_have_value(
+        "Regional totals stay the same whatever the month"
+    )
     reference = send(emma, "Engineering")
     expect(emma.get_by_role("heading", level=1)).to_have_text(
         "Regional totals stay the same whatever the month"
@@ -241,6 +254,10 @@ def test_a_request_from_filing_to_survey_to_the_leads_figures(journey: Journey) 
     journey.check_accessibility(wei, "agent queue")
     journey.shot(wei, "agent queue")
     wei.locator(f"a[href='/tickets/{reference}/']").first.click()
+    # The article she read before filing is on the ticket, for the agent.
+    help_articles = wei.locator("section[aria-labelledby=kb-title]")
+    expect(help_articles).to_contain_text(article)
+    expect(help_articles).to_contain_text("Read while filing")
     wei.get_by_role("button", name="Assign to me").click()
     expect(detail(wei, "Assignee")).to_contain_text("Wei Zhang")
     reply(wei, "Which regions show it: all of them, or only EMEA?", then="Waiting on requester")
