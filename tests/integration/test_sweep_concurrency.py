@@ -27,7 +27,7 @@ from outbox.models import Message
 from outbox.services import outbox_deliver, outbox_relay
 from slas.escalations import sla_event_handle
 from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent, SlaSchedule
-from slas.services import sla_clocks_create
+from slas.services import ROUND_THE_CLOCK, sla_clock_schedule, sla_clocks_create
 from slas.sweep import sla_sweep
 from tests.factories import RequestTypeFactory, UserFactory, lead_of
 from tests.integration import test_worker
@@ -138,7 +138,7 @@ def due_clocks(desk, count: int, *, overdue: timedelta = timedelta(hours=1)) -> 
             running_since=started,
             due_at=started + timedelta(seconds=TARGET),
         )
-        sla_clock.next_check_at = started + timedelta(seconds=TARGET // 2)
+        sla_clock_schedule(sla_clock=sla_clock, calendar=ROUND_THE_CLOCK)
         clocks.append(sla_clock)
     return sla_clocks_create(clocks)
 
