@@ -619,11 +619,19 @@ class SlaEvent(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # No index on the department: nothing reads events by department but the admin's
-    # filter, and every index is an entry more for each of the thousand events a sweep
-    # inserts (deleting a department is rare enough to scan).
+    # Neither an index nor a database constraint on the department: nothing reads events
+    # by department but the admin's filter, every index is an entry more for each of the
+    # thousand events a sweep inserts, and the constraint's check at commit read and
+    # KEY SHARE-locked a department row per event (a handful of rows every sweep and
+    # escalation worker locks: multixacts). A department with clocks cannot be deleted
+    # (SlaClock.department is PROTECT); the ORM's cascade removes the events of one that
+    # can.
     department = models.ForeignKey(
-        Department, on_delete=models.CASCADE, related_name="+", db_index=False
+        Department,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     # Percent of the target for warnings (100 for a breach); idle seconds for no update.
