@@ -425,12 +425,20 @@ def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None
 
 
 def _note_breach(sla_clock: SlaClock, now: datetime) -> None:
-    """After a run is closed: if it used up the target, or the sweep recorded its breach
-    (the sweep marks only the schedule row, never the clock), the breach happened when
-    the target ran out, the due time of that run (met, stopped or paused late)."""
+    """After a run is closed: the breach the sweep recorded goes onto the clock (the
+    sweep marks only the schedule row, never the clock; the event has the instant, one
+    probe of its UNIQUE index); else, if the run used up the target, the breach happened
+    when the target ran out, the due time of that run (met, stopped or paused late)."""
     if sla_clock.breached_at is not None:
         return
-    if sla_clock.consumed_seconds > sla_clock.target_seconds or sla_clock.sweep_schedule.breached:
+    if sla_clock.sweep_schedule.breached:
+        sla_clock.breached_at = (
+            SlaEvent.objects.filter(clock=sla_clock, kind=SlaEvent.Kind.BREACH)
+            .order_by("instant")
+            .values_list("instant", flat=True)
+            .first()
+        )
+    if sla_clock.breached_at is None and sla_clock.consumed_seconds > sla_clock.target_seconds:
         sla_clock.breached_at = sla_clock.due_at or now
 
 

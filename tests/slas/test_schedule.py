@@ -166,3 +166,28 @@ def test_the_migration_fills_the_schedules_from_the_clocks_and_back(policy, it_t
         for s in SlaSchedule.objects.filter(clock__ticket=ticket)
     }
     assert after == before  # the checks ahead computed again from the clocks: the same
+
+
+def test_a_breach_the_sweep_recorded_reaches_the_clock_with_its_instant_when_the_run_ends(
+    policy, it_type, requester, it_agent
+):
+    ticket = file_ticket(it_type, requester)
+    sla_sweep(now=T0 + 61 * MIN)  # first response breached at 60 min
+    policy.first_response_minutes = 120  # a longer target after the breach
+    policy.save()
+    sla_recompute(now=T0 + 62 * MIN)
+    first = SlaClock.objects.get(ticket=ticket, kind="first_response")
+    assert first.breached_at is None and first.schedule.breached
+    assert first.due_at == T0 + 120 * MIN
+    assert first.next_check_at is None  # the breach is not due a second time
+
+    services.ticket_transition(
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        actor=it_agent,
+        to_status=Status.RESOLVED,
+        now=T0 + 100 * MIN,
+    )
+
+    first.refresh_from_db()
+    assert first.state == SlaClock.State.MET
+    assert first.breached_at == T0 + 60 * MIN  # the recorded breach, not the new due time
