@@ -8,9 +8,10 @@ Clocks: `--detection-clocks` (default 6,000) running clocks of the round-the-clo
 department (CS, so business time is wall time and an instant can be put at any second)
 are set, before the processes start, to fall due at whole seconds spread evenly over
 the 3 minutes that begin 45 s later: half of them reach their 75 % warning then, half
-their breach (consumed time set so; `next_check_at` is that instant, as the services
-would schedule it). The rest of the desk's 1.3 million clocks keep their own checks,
-which fall due at their own pace meanwhile (the background, reported). Nothing starts
+their breach (consumed time set so; `next_check_at` and the stored checks are those
+instants, as the services would schedule them). The rest of the desk's 1.3 million
+clocks keep their own checks, which fall due at their own pace meanwhile (the
+background, reported). Nothing starts
 as a backlog: clocks that fell due since the last run are swept first, in process, or
 all clocks laid again from now when there are many (bench/opendesk.py).
 
@@ -39,6 +40,7 @@ from bench.opendesk import (
     ClockSnapshot,
     Processes,
     delete_after,
+    epoch_microseconds_sql,
     run_on_open_desk,
     vacuum,
     watermarks,
@@ -109,15 +111,20 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
                     AS v(id, secs, breach)
                 WHERE c.id = v.id;
                 UPDATE slas_slaschedule s SET
-                    running_since = c.running_since,
-                    consumed_seconds = c.consumed_seconds,
                     breached = false,
                     warned_percent = CASE WHEN v.breach THEN 75 ELSE 50 END,
-                    next_check_at = %(now)s + make_interval(secs => v.secs)
+                    next_check_at = %(now)s + make_interval(secs => v.secs),
+                    checks = CASE WHEN v.breach THEN '[[100,' || {due} || ']]'
+                        ELSE '[[75,' || {check} || '],[100,' || {due} || ']]' END
                 FROM unnest(%(ids)s::bigint[], %(offsets)s::int[], %(breach)s::bool[])
                     AS v(id, secs, breach), slas_slaclock c
                 WHERE s.clock_id = v.id AND c.id = v.id
-                """,
+                """.format(
+                    check=epoch_microseconds_sql("%(now)s + make_interval(secs => v.secs)"),
+                    due=epoch_microseconds_sql(
+                        "%(now)s + make_interval(secs => c.target_seconds - c.consumed_seconds)"
+                    ),
+                ),
                 {
                     "now": start - timedelta(seconds=LEAD_SECONDS),
                     "ids": [r[0] for r in rows],

@@ -35,6 +35,7 @@ from bench.opendesk import (
     ClockSnapshot,
     Processes,
     delete_after,
+    epoch_microseconds_sql,
     run_on_open_desk,
     vacuum,
     watermarks,
@@ -71,11 +72,10 @@ def _measure(url: str, options: argparse.Namespace) -> dict[str, object]:
                     consumed_seconds = target_seconds,
                     breached_at = NULL
                 WHERE id = ANY(%(ids)s);
-                UPDATE slas_slaschedule s SET next_check_at = now() - interval '3 days',
-                    running_since = c.running_since, consumed_seconds = c.consumed_seconds,
-                    breached = false
+                UPDATE slas_slaschedule s SET next_check_at = c.running_since,
+                    checks = '[[100,' || {breach} || ']]', breached = false
                 FROM slas_slaclock c WHERE c.id = s.clock_id AND s.clock_id = ANY(%(ids)s)
-                """,
+                """.format(breach=epoch_microseconds_sql("c.running_since")),
                 {"ids": chosen},
             )
         vacuum("slas_slaclock", "slas_slaschedule")

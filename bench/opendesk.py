@@ -166,6 +166,12 @@ def relay_clocks_if_stale(*, lead_seconds: float = 60.0, catch_up: int = 20_000)
     return True
 
 
+def epoch_microseconds_sql(instant: str) -> str:
+    """SQL for a timestamptz as microseconds since the epoch, as slas/checks.py stores a
+    check's instant (for benchmarks that re-lay clocks in SQL)."""
+    return f"(extract(epoch FROM {instant}) * 1000000)::bigint"
+
+
 def backend_cpu_seconds() -> float:
     """CPU time so far of this connection's PostgreSQL backend (same machine; /proc)."""
     with connection.cursor() as cursor:
@@ -211,8 +217,8 @@ class ClockSnapshot:
 
     TABLE = "bench_clock_snapshot"
     CLOCK_COLUMNS = ("running_since", "consumed_seconds", "breached_at", "due_at", "at_risk_at")
-    # The schedule's own, and its copies of the clock's (running_since, consumed_seconds).
-    SCHEDULE_COLUMNS = ("next_check_at", "warned_percent", "breached")
+    # The schedule's own, with the checks ahead computed from the clock's.
+    SCHEDULE_COLUMNS = ("next_check_at", "warned_percent", "breached", "checks")
     COLUMNS = (*CLOCK_COLUMNS, *SCHEDULE_COLUMNS)
     FROM = "slas_slaclock c JOIN slas_slaschedule s ON s.clock_id = c.id"
 
@@ -247,9 +253,7 @@ class ClockSnapshot:
             if cursor.fetchone()[0] is None:
                 return 0
         clock = ", ".join(f"{c} = b.{c}" for c in cls.CLOCK_COLUMNS)
-        schedule = ", ".join(
-            f"{c} = b.{c}" for c in (*cls.SCHEDULE_COLUMNS, "running_since", "consumed_seconds")
-        )
+        schedule = ", ".join(f"{c} = b.{c}" for c in cls.SCHEDULE_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE slas_slaclock c SET {clock} FROM {cls.TABLE} b WHERE c.id = b.id"

@@ -222,8 +222,11 @@ def main(argv: list[str]) -> int:
     names = options.only or list(BENCHMARKS)
     with_database = any(name not in WITHOUT_DATABASE for name in names)
     if with_database:
-        # Benchmarks with a database of their own alone (`own_database_url`) leave the
-        # main one alone: Django starts on theirs.
+        # Django is set up first (settings only, no connection yet): benchmark modules
+        # such as bench/sweep.py import models at their top. Benchmarks with a database
+        # of their own alone (`own_database_url`) leave the main one alone: their run()
+        # points Django at theirs (bench/dashboards.py use_own_database).
+        setup_django(options.database_url)
         own = {
             module.own_database_url(options)
             for module in map(importlib.import_module, (BENCHMARKS[name] for name in names))
@@ -232,12 +235,11 @@ def main(argv: list[str]) -> int:
         alone = len(own) == 1 and all(
             hasattr(importlib.import_module(BENCHMARKS[name]), "own_database_url") for name in names
         )
-        url = own.pop() if alone else options.database_url
-        ensure_database(url)
-        setup_django(url)
-        from django.core.management import call_command
+        if not alone:
+            ensure_database(options.database_url)
+            from django.core.management import call_command
 
-        call_command("migrate", verbosity=0)
+            call_command("migrate", verbosity=0)
     sections, seconds = {}, {}
     for name in names:
         module = importlib.import_module(BENCHMARKS[name])

@@ -464,7 +464,7 @@ def load_deadlines(burst: Burst, *, window: float, lead: float, rng: random.Rand
     from django.utils import timezone
 
     from slas.models import IdleTimer, SlaClock
-    from slas.services import sla_clocks_create
+    from slas.services import ROUND_THE_CLOCK, sla_clock_schedule, sla_clocks_create
 
     start = timezone.now() + timedelta(seconds=lead)
     span = max(window - TARGET_SECONDS * WARNING_PERCENT / 100, 1.0)
@@ -486,7 +486,8 @@ def load_deadlines(burst: Burst, *, window: float, lead: float, rng: random.Rand
             at_risk_at=warning_at,
             updated_at=running_since,
         )
-        sla_clock.next_check_at = warning_at
+        # The desk works round the clock: the warning falls at `warning_at`.
+        sla_clock_schedule(sla_clock=sla_clock, calendar=ROUND_THE_CLOCK)
         rows.append(sla_clock)
     timers = []
     for ticket_id in burst.idle_ticket_ids:

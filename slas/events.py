@@ -22,7 +22,7 @@ from slas.models import SlaEvent
 from slas.rulebook import RuleBook
 
 if TYPE_CHECKING:
-    from slas.services import Check
+    from slas.checks import Check
 
 NO_RULE = "No escalation rule applies."
 
@@ -50,18 +50,15 @@ class TicketFacts(NamedTuple):
 def due_clock_events(
     checks: Iterable[Check],
     *,
-    now: datetime,
     clock_id: int,
     clock_kind: str,
     facts: TicketFacts,
     rules: RuleBook,
-) -> tuple[list[EventRow], datetime | None]:
-    """The events of a clock's checks that have come due by `now` (with the rules they
-    fire), and the instant of the next check still ahead (None: nothing ahead)."""
+) -> list[EventRow]:
+    """The events of a clock's checks that have come due (slas/checks.py `due_checks`),
+    with the rules they fire."""
     rows: list[EventRow] = []
     for check in checks:
-        if check.instant > now:
-            return rows, check.instant
         kind = SlaEvent.Kind.BREACH if check.kind == "breach" else SlaEvent.Kind.WARNING
         rule_ids = rules.match(
             department_id=facts.department_id,
@@ -78,7 +75,7 @@ def due_clock_events(
                 check.instant, rule_ids,
             )
         )  # fmt: skip
-    return rows, None
+    return rows
 
 
 def _json_lists(lists: list[list[int]]) -> list[str]:

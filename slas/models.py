@@ -291,12 +291,9 @@ class SlaClock(models.Model):
 
     @property
     def next_check_at(self) -> datetime | None:
-        """The next warning or breach instant while running (None: nothing ahead)."""
+        """The next warning or breach instant while running (None: nothing ahead). Set
+        only with the checks it is the first of (slas/services.py `_schedule`)."""
         return self.sweep_schedule.next_check_at
-
-    @next_check_at.setter
-    def next_check_at(self, value: datetime | None) -> None:
-        self.sweep_schedule.next_check_at = value
 
     @property
     def warned_percent(self) -> int:
@@ -310,15 +307,19 @@ class SlaClock(models.Model):
 
 
 class SlaSchedule(models.Model):
-    """When the sweep must next look at a clock, how far it has got, and a copy of what it
-    reads of the clock: one narrow row per clock, apart from the wide SlaClock row.
+    """When the sweep must next look at a clock, what it will find then, and how far it
+    has got: one narrow row per clock, apart from the wide SlaClock row.
 
-    The sweep claims these rows (`FOR UPDATE SKIP LOCKED`) and moves them on a thousand at
-    a time without reading or writing SlaClock (but for the rare breach, which it writes
-    to `breached_at`). Moving `next_check_at` is never a HOT update (it is indexed), so
-    every index of the row's table gets a new entry and its page a new tuple: here a
-    short tuple and two indexes; on SlaClock it was a 300-byte tuple and four, and at a
-    million clocks a page read and a full-page WAL image per clock (bench/sweep.py).
+    `checks` holds the running clock's upcoming warnings and breach with their instants
+    (slas/checks.py), computed by the clock services whenever they change the clock
+    (slas/services.py `_schedule`, the one place that computes them); so the sweep does
+    no business-time math and reads nothing but these rows. The sweep claims them
+    (`FOR UPDATE SKIP LOCKED`), records what has come due, and moves `next_check_at` to
+    the next stored instant, marking `warned_percent` and `breached`; it never writes
+    the clock (the services copy a recorded breach onto it, `breached_at`, when the run
+    ends). Moving `next_check_at` is never a HOT update (it is indexed), so every index
+    of the row's table gets a new entry and its page a new tuple: here a short tuple
+    and two indexes.
 
     The copied fields are written only by `copy_clock`, which the clock services call
     whenever they write a clock (slas/services.py `_save`, `sla_clocks_create`,
@@ -337,10 +338,10 @@ class SlaSchedule(models.Model):
     ticket_id = models.BigIntegerField(default=0)
     department_id = models.BigIntegerField(default=0)
     kind = models.CharField(max_length=20, blank=True)
-    target_seconds = models.PositiveIntegerField(default=0)
-    consumed_seconds = models.PositiveIntegerField(default=0)
-    running_since = models.DateTimeField(null=True, blank=True)
-    warning_percents = models.JSONField(default=list)
+    # The running clock's checks still ahead, in order (slas/checks.py encode_checks;
+    # empty while paused or finished).
+    checks = models.TextField(blank=True)
+    # The breach is recorded (by the sweep or a service); once true, stays true.
     breached = models.BooleanField(default=False)
 
     class Meta:
@@ -356,16 +357,13 @@ class SlaSchedule(models.Model):
     def __str__(self) -> str:
         return f"Schedule of clock {self.clock_id}"
 
-    COPIED = (
-        "ticket_id", "department_id", "kind", "target_seconds", "consumed_seconds",
-        "running_since", "warning_percents",
-    )  # fmt: skip
+    COPIED = ("ticket_id", "department_id", "kind")
 
     def copy_clock(self, sla_clock: SlaClock) -> None:
         """Take the clock's current values of what the sweep reads."""
         for name in self.COPIED:
             setattr(self, name, getattr(sla_clock, name))
-        self.breached = sla_clock.breached_at is not None
+        self.breached = self.breached or sla_clock.breached_at is not None
 
 
 class SlaSegment(models.Model):
@@ -621,7 +619,20 @@ class SlaEvent(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    # Neither an index nor a database constraint on the department: nothing reads events
+    # by department but the admin's filter, every index is an entry more for each of the
+    # thousand events a sweep inserts, and the constraint's check at commit read and
+    # KEY SHARE-locked a department row per event (a handful of rows every sweep and
+    # escalation worker locks: multixacts). A department with clocks cannot be deleted
+    # (SlaClock.department is PROTECT); the ORM's cascade removes the events of one that
+    # can.
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     # Percent of the target for warnings (100 for a breach); idle seconds for no update.
     threshold = models.PositiveIntegerField()

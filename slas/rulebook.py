@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from slas.models import EscalationRule
 
@@ -66,24 +67,22 @@ class RuleBook:
 
     @classmethod
     def load(cls) -> RuleBook:
-        """The active rules: three plain queries (rules, and the two narrowing lists),
-        no model instances."""
-        through_types = EscalationRule.request_types.through
-        through_departments = EscalationRule.requesting_departments.through
+        """The active rules: one plain query (the narrowing lists joined in, a row per
+        combination: rules have a handful each, most none), no model instances. One
+        round trip, not three: the sweep loads the book every time something is due."""
+        fields: dict[int, tuple[Any, ...]] = {}
         types: dict[int, set[int]] = defaultdict(set)
-        for rule_id, type_id in through_types.objects.values_list(
-            "escalationrule_id", "requesttype_id"
-        ):
-            types[rule_id].add(type_id)
         departments: dict[int, set[int]] = defaultdict(set)
-        for rule_id, department_id in through_departments.objects.values_list(
-            "escalationrule_id", "department_id"
-        ):
-            departments[rule_id].add(department_id)
-        rules = EscalationRule.objects.filter(is_active=True).values_list(
+        rows = EscalationRule.objects.filter(is_active=True).values_list(
             "pk", "department_id", "level", "trigger", "clock_kind", "warning_percent",
-            "idle_hours", "priorities",
+            "idle_hours", "priorities", "request_types", "requesting_departments",
         )  # fmt: skip
+        for *row, type_id, requesting_id in rows:
+            fields.setdefault(row[0], tuple(row))
+            if type_id is not None:
+                types[row[0]].add(type_id)
+            if requesting_id is not None:
+                departments[row[0]].add(requesting_id)
         return cls(
             [
                 RuleSpec(
@@ -107,7 +106,7 @@ class RuleBook:
                     warning_percent,
                     idle_hours,
                     priorities,
-                ) in rules
+                ) in fields.values()
             ]
         )
 

@@ -2,10 +2,11 @@
 
 `sla_on_ticket_change` is registered as a ticket hook (slas/apps.py): ticket services
 call it inside their transaction, so a clock never disagrees with its ticket. Deadlines
-are computed here, on write, with slas/clock.py, and stored with the next instant at
-which the sweep must look at the clock (`next_check_at`, in the clock's SlaSchedule row;
-`_schedule` is the one place that computes it, `_save` and `sla_clocks_create` the ones
-that write it).
+are computed here, on write, with slas/clock.py, and stored with the checks ahead (each
+warning and the breach, with its instant) and the first of them, the next instant at which
+the sweep must look at the clock (`checks` and `next_check_at`, in the clock's SlaSchedule
+row; `_schedule` is the one place that computes them, `_save`, `sla_clocks_create` and
+`sla_recompute` the ones that write them).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from servicedesk.db import update_rows
 from slas import clock
+from slas.checks import Check, due_checks, encode_checks, pending_checks
 from slas.events import TicketFacts, due_clock_events, record_events
 from slas.models import BusinessCalendar, SlaClock, SlaEvent, SlaPolicy, SlaSchedule, SlaSegment
 from slas.rulebook import RuleBook
@@ -325,29 +326,32 @@ def _close_segment(sla_clock: SlaClock, now: datetime, calendar: clock.Calendar)
     return used
 
 
-def _record_passed_checks(sla_clock: SlaClock, now: datetime, calendar: clock.Calendar) -> None:
+def _record_passed_checks(sla_clock: SlaClock, now: datetime) -> None:
     """Before a running clock is paused, met or stopped: record the warnings and breach
     that came due since the sweep last looked (it runs every few seconds; a reply may
-    land in between, or the workers may be down), exactly as the sweep would have. The
-    common case, nothing due yet, costs nothing."""
+    land in between, or the workers may be down), exactly as the sweep would have: from
+    the same stored checks (so at the same instants). The common case, nothing due yet,
+    costs nothing."""
     if sla_clock.next_check_at is None or sla_clock.next_check_at > now:
         return
+    schedule = sla_clock.sweep_schedule
+    checks, _ = due_checks(
+        schedule.checks, warned_percent=schedule.warned_percent, breached=schedule.breached,
+        now=now,
+    )  # fmt: skip
     ticket = sla_clock.ticket
     facts = TicketFacts(
         ticket.pk, sla_clock.department_id, ticket.request_type_id, ticket.priority,
         ticket.requesting_department_id,
     )  # fmt: skip
-    due, _ = due_clock_events(
-        check_instants(sla_clock, calendar),
-        now=now,
-        clock_id=sla_clock.pk,
-        clock_kind=sla_clock.kind,
-        facts=facts,
+    due = due_clock_events(
+        checks, clock_id=sla_clock.pk, clock_kind=sla_clock.kind, facts=facts,
         rules=RuleBook.load(),
-    )
+    )  # fmt: skip
     for row in due:
         if row.kind == SlaEvent.Kind.BREACH:
             sla_clock.breached_at = row.instant
+            schedule.breached = True
         else:
             sla_clock.warned_percent = row.threshold
     record_events(due, now=now)
@@ -357,7 +361,7 @@ def _pause(sla_clock: SlaClock, now: datetime, reason: str) -> None:
     if sla_clock.state != State.RUNNING:
         return
     calendar = calendar_for(sla_clock.department)
-    _record_passed_checks(sla_clock, now, calendar)
+    _record_passed_checks(sla_clock, now)
     sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
     _note_breach(sla_clock, now)  # a paused clock forgets its due time
     SlaSegment.objects.create(
@@ -369,7 +373,8 @@ def _pause(sla_clock: SlaClock, now: datetime, reason: str) -> None:
     )
     sla_clock.state = State.PAUSED
     sla_clock.running_since = None
-    sla_clock.due_at = sla_clock.at_risk_at = sla_clock.next_check_at = None
+    sla_clock.due_at = sla_clock.at_risk_at = None
+    _set_checks(sla_clock, [])
     sla_clock.updated_at = now
     _save(sla_clock)
 
@@ -403,7 +408,7 @@ def _stop(sla_clock: SlaClock, now: datetime, reason: str) -> None:
 def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None:
     calendar = calendar_for(sla_clock.department)
     if sla_clock.state == State.RUNNING:
-        _record_passed_checks(sla_clock, now, calendar)
+        _record_passed_checks(sla_clock, now)
     sla_clock.consumed_seconds += _close_segment(sla_clock, now, calendar)
     _note_breach(sla_clock, now)
     sla_clock.state = state
@@ -413,64 +418,32 @@ def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None
         sla_clock.stopped_at = now
         sla_clock.stop_reason = reason[:200]
     sla_clock.running_since = None
-    sla_clock.at_risk_at = sla_clock.next_check_at = None
+    sla_clock.at_risk_at = None
+    _set_checks(sla_clock, [])
     sla_clock.updated_at = now
     _save(sla_clock)
 
 
 def _note_breach(sla_clock: SlaClock, now: datetime) -> None:
-    """After a run is closed: if it used up the target, the breach happened when the
-    target ran out, the due time of that run (met, stopped or paused late)."""
-    if sla_clock.consumed_seconds > sla_clock.target_seconds and sla_clock.breached_at is None:
+    """After a run is closed: the breach the sweep recorded goes onto the clock (the
+    sweep marks only the schedule row, never the clock; the event has the instant, one
+    probe of its UNIQUE index); else, if the run used up the target, the breach happened
+    when the target ran out, the due time of that run (met, stopped or paused late)."""
+    if sla_clock.breached_at is not None:
+        return
+    if sla_clock.sweep_schedule.breached:
+        sla_clock.breached_at = (
+            SlaEvent.objects.filter(clock=sla_clock, kind=SlaEvent.Kind.BREACH)
+            .order_by("instant")
+            .values_list("instant", flat=True)
+            .first()
+        )
+    if sla_clock.breached_at is None and sla_clock.consumed_seconds > sla_clock.target_seconds:
         sla_clock.breached_at = sla_clock.due_at or now
 
 
-class Check(NamedTuple):
-    """An instant at which the sweep must record an event: a warning at `percent` of the
-    target, or the breach (percent 100)."""
-
-    kind: str  # "warning" or "breach"
-    percent: int
-    instant: datetime
-
-
-def pending_checks(
-    *,
-    target: int,
-    used: int,
-    running_since: datetime,
-    warning_percents: list[int],
-    warned_percent: int,
-    breached: bool,
-    calendar: clock.Calendar,
-    until: datetime | None = None,
-) -> list[Check]:
-    """The checks still ahead of a running clock, in order: each warning threshold above
-    the highest already recorded and not used up before this run, then the breach unless
-    it has been recorded. So a threshold passed before a pause, or recorded before the
-    target changed, is never repeated. Pure: the sweep calls it with plain values.
-
-    With `until`, the list stops at the first check after `until` (the sweep needs the
-    checks due by now and the next one, not the instants of all the later ones)."""
-    pending = [
-        ("warning", percent)
-        for percent in warning_percents
-        if percent > warned_percent and target * percent // 100 > used
-    ]
-    if not breached:
-        pending.append(("breach", 100))
-    checks = []
-    for kind, percent in pending:
-        instant = clock.add_business_time(
-            running_since, max(target * percent // 100 - used, 0), calendar
-        )
-        checks.append(Check(kind, percent, instant))
-        if until is not None and instant > until:
-            break
-    return checks
-
-
 def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[Check]:
+    """The running clock's checks still ahead, from its state (slas/checks.py)."""
     assert sla_clock.running_since is not None
     return pending_checks(
         target=sla_clock.target_seconds,
@@ -478,15 +451,17 @@ def check_instants(sla_clock: SlaClock, calendar: clock.Calendar) -> list[Check]
         running_since=sla_clock.running_since,
         warning_percents=sla_clock.warning_percents,
         warned_percent=sla_clock.warned_percent,
-        breached=sla_clock.breached_at is not None,
+        breached=sla_clock.breached_at is not None or sla_clock.sweep_schedule.breached,
         calendar=calendar,
     )
 
 
 def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
-    """Due time, at-risk time and the next check of a running clock, from its state."""
+    """Due time, at-risk time, the checks ahead and the next check of a running clock,
+    from its state."""
     if not calendar.has_working_time:  # nothing can fall due; admin refuses such calendars
-        sla_clock.due_at = sla_clock.at_risk_at = sla_clock.next_check_at = None
+        sla_clock.due_at = sla_clock.at_risk_at = None
+        _set_checks(sla_clock, [])
         return
     start = sla_clock.running_since
     assert start is not None
@@ -496,8 +471,20 @@ def _schedule(sla_clock: SlaClock, calendar: clock.Calendar) -> None:
     sla_clock.at_risk_at = clock.add_business_time(
         start, max(target * last_warning // 100 - used, 0), calendar
     )
-    upcoming = check_instants(sla_clock, calendar)
-    sla_clock.next_check_at = upcoming[0].instant if upcoming else None
+    _set_checks(sla_clock, check_instants(sla_clock, calendar))
+
+
+def sla_clock_schedule(*, sla_clock: SlaClock, calendar: clock.Calendar) -> None:
+    """Compute a running clock's deadlines and checks in memory, for callers that build
+    clocks themselves and insert them with `sla_clocks_create` (scripts, tests)."""
+    _schedule(sla_clock, calendar)
+
+
+def _set_checks(sla_clock: SlaClock, checks: list[Check]) -> None:
+    """The schedule's checks and, with them, its next check (the first of them)."""
+    schedule = sla_clock.sweep_schedule
+    schedule.checks = encode_checks(checks)
+    schedule.next_check_at = checks[0].instant if checks else None
 
 
 def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
@@ -599,15 +586,9 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
         sla_clock.sweep_schedule.copy_clock(sla_clock)
     update_rows(
         SlaSchedule,
-        ["next_check_at", "consumed_seconds", "target_seconds", "warning_percents"],
+        ["next_check_at", "checks", "breached"],
         [
-            (
-                s.next_check_at,
-                s.consumed_seconds,
-                s.target_seconds,
-                json.dumps(s.warning_percents),
-                s.pk,
-            )
+            (s.next_check_at, s.checks, s.breached, s.pk)
             for s in (c.sweep_schedule for c in changed_clocks)
         ],
     )

@@ -11,27 +11,32 @@ killed mid-batch rolls the whole batch back; a second sweep of the same rows (a 
 message, a service that rescheduled a clock from a stale read) inserts nothing new.
 
 The cost is proportional to what is due: one indexed range read, one insert and one
-update per batch, the business-time math in memory (slas/clock.py).
+update per batch. A clock's checks (each warning and the breach, with its instant) were
+computed by the service that last changed the clock and stored in its schedule row
+(slas/checks.py), so the sweep does no business-time math: it reads what is due from the
+row and moves `next_check_at` to the next stored instant. It never writes the clock row:
+a breach is marked on the schedule row (`breached`), and the clock services copy it onto
+the clock (`breached_at`) when the run ends.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from servicedesk.db import update_rows
+from slas.checks import BREACH, due_checks
 from slas.events import EventRow, TicketFacts, due_clock_events, record_events
 from slas.idle import next_idle_check
-from slas.models import IdleTimer, SlaClock, SlaEvent, SlaSchedule
+from slas.models import IdleTimer, SlaEvent, SlaSchedule
 from slas.rulebook import RuleBook
-from slas.services import calendars_for, pending_checks
+from slas.services import calendars_for
 from tickets.models import Ticket
 
 UNNARROWED = (0, 0, None)  # ticket facts no rule of the department looks at
@@ -122,37 +127,18 @@ def due_clocks_sql(*, limit: int) -> str:
     if connection.features.has_select_for_update_skip_locked:
         lock = " FOR UPDATE SKIP LOCKED"
     return (
-        "SELECT clock_id, ticket_id, department_id, kind, target_seconds, "  # noqa: S608
-        "consumed_seconds, running_since, warning_percents, warned_percent, breached "
-        f"FROM {table} WHERE next_check_at <= %s ORDER BY next_check_at "
+        "SELECT clock_id, ticket_id, department_id, kind, checks, warned_percent, "  # noqa: S608
+        f"breached FROM {table} WHERE next_check_at <= %s ORDER BY next_check_at "
         f"LIMIT {int(limit)}{lock}"
     )
 
 
 def due_clocks(*, now: datetime, limit: int) -> list[tuple[Any, ...]]:
     """Claim the clocks due at `now` (due_clocks_sql), inside a transaction: (id, ticket,
-    department, kind, target, consumed, running since, warning percents as JSON text,
-    warned percent, breached) each."""
+    department, kind, stored checks, warned percent, breached) each."""
     with connection.cursor() as cursor:
         cursor.execute(due_clocks_sql(limit=limit), [now])
         return cursor.fetchall()
-
-
-def lock_clocks(ids: list[int]) -> set[int]:
-    """Lock these clock rows, skipping any a service holds; returns the ids locked. The
-    sweep writes a clock row only to record a breach (`breached_at`), and locks it first
-    without waiting: a service changing the clock holds it, and waits for the schedule
-    row the sweep holds, so waiting here could deadlock."""
-    if not ids:
-        return set()
-    table = connection.ops.quote_name(SlaClock._meta.db_table)
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    placeholders = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE id IN ({placeholders}){lock}", ids)  # noqa: S608
-        return {row[0] for row in cursor.fetchall()}
 
 
 def _ticket_facts(
@@ -193,72 +179,24 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
         rows = due_clocks(now=now, limit=limit)
         if not rows:
             return 0, 0
-        calendars = calendars_for({row[2] for row in rows})
         facts_of = _ticket_facts(batch.rules, rows)
         updates: list[tuple[Any, ...]] = []
-        for (
-            pk, ticket_id, department_id, kind, target, used, running_since,
-            warning_percents, warned, breached,
-        ) in rows:  # fmt: skip
-            calendar = calendars[department_id]
-            if running_since is None or not calendar.has_working_time:
-                updates.append((None, warned, None, pk, breached))
-                continue
-            checks = pending_checks(
-                target=target,
-                used=used,
-                running_since=_aware(running_since),
-                warning_percents=_percents(warning_percents),
-                warned_percent=warned,
-                breached=bool(breached),
-                calendar=calendar,
-                until=now,
-            )
-            facts = TicketFacts(ticket_id, department_id, *facts_of.get(ticket_id, UNNARROWED))
-            due, next_check = due_clock_events(
-                checks, now=now, clock_id=pk, clock_kind=kind, facts=facts, rules=batch.rules
-            )
-            breached_at = None
-            for row in due:
-                if row.kind == Trigger.BREACH:
-                    breached_at = row.instant
-                else:
-                    warned = row.threshold
-            batch.events += due
-            updates.append((next_check, warned, breached_at, pk, breached))
-        breaches = [(u[2], u[3]) for u in updates if u[2] is not None]
-        if breaches:
-            locked = lock_clocks([pk for _, pk in breaches])
-            if len(locked) < len(breaches):  # a service is changing them: leave them be
-                skipped = {pk for _, pk in breaches} - locked
-                batch.events = [e for e in batch.events if e.clock_id not in skipped]
-                updates = [u for u in updates if u[3] not in skipped]
-                breaches = [b for b in breaches if b[1] in locked]
+        for pk, ticket_id, department_id, kind, checks, warned, breached in rows:
+            due, next_check = due_checks(checks, warned_percent=warned, breached=breached, now=now)
+            if due:
+                facts = TicketFacts(ticket_id, department_id, *facts_of.get(ticket_id, UNNARROWED))
+                batch.events += due_clock_events(
+                    due, clock_id=pk, clock_kind=kind, facts=facts, rules=batch.rules
+                )
+                for check in due:
+                    if check.percent == BREACH:
+                        breached = True
+                    else:
+                        warned = check.percent
+            updates.append((next_check, warned, bool(breached), pk))
         recorded = record_events(batch.events, now=now)
-        update_rows(
-            SlaSchedule,
-            ["next_check_at", "warned_percent", "breached"],
-            [(u[0], u[1], bool(u[2] is not None or u[4]), u[3]) for u in updates],
-        )
-        update_rows(SlaClock, ["breached_at"], breaches)
+        update_rows(SlaSchedule, ["next_check_at", "warned_percent", "breached"], updates)
     return len(rows), recorded
-
-
-_parsed_percents: dict[str, list[int]] = {}
-
-
-def _percents(text: str) -> list[int]:
-    """A clock's warning percents from their JSON text, parsed once per distinct text (a
-    desk has a handful; the list is shared, never changed)."""
-    found = _parsed_percents.get(text)
-    if found is None:
-        found = _parsed_percents[text] = json.loads(text)
-    return found
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite's driver returns naive UTC datetimes to a plain cursor; PostgreSQL's are aware.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _sweep_idle_timers(batch: _Batch, limit: int) -> tuple[int, int]:

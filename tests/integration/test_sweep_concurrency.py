@@ -27,7 +27,7 @@ from outbox.models import Message
 from outbox.services import outbox_deliver, outbox_relay
 from slas.escalations import sla_event_handle
 from slas.models import EscalationAction, EscalationRule, SlaClock, SlaEvent, SlaSchedule
-from slas.services import sla_clocks_create
+from slas.services import ROUND_THE_CLOCK, sla_clock_schedule, sla_clocks_create
 from slas.sweep import sla_sweep
 from tests.factories import RequestTypeFactory, UserFactory, lead_of
 from tests.integration import test_worker
@@ -138,7 +138,7 @@ def due_clocks(desk, count: int, *, overdue: timedelta = timedelta(hours=1)) -> 
             running_since=started,
             due_at=started + timedelta(seconds=TARGET),
         )
-        sla_clock.next_check_at = started + timedelta(seconds=TARGET // 2)
+        sla_clock_schedule(sla_clock=sla_clock, calendar=ROUND_THE_CLOCK)
         clocks.append(sla_clock)
     return sla_clocks_create(clocks)
 
@@ -230,10 +230,11 @@ def test_a_sweep_of_rows_another_sweep_already_advanced_records_nothing(desk, no
     assert len(escalated_event_ids()) == 2 * len(clocks)
 
 
-def test_a_breach_on_a_clock_a_service_holds_is_left_for_the_next_sweep(desk, no_delivery_tasks):
-    """The sweep locks only schedule rows; to write a breach on a clock row it locks that
-    row without waiting (a service holding the clock waits for the schedule row the sweep
-    holds). A clock it cannot lock is left as it was, events and all, for the next sweep."""
+def test_a_clock_a_service_holds_is_left_for_the_next_sweep(desk, no_delivery_tasks):
+    """A service changing a clock locks the clock and its schedule row; the sweep locks
+    only schedule rows, skips the ones held, and never writes a clock row (a breach is
+    marked on the schedule row). The held clock is left as it was, events and all, for
+    the next sweep; the other one is swept at once."""
     held, free = due_clocks(desk, 2)
     held_check = held.next_check_at
     locked, release = threading.Event(), threading.Event()
@@ -241,7 +242,11 @@ def test_a_breach_on_a_clock_a_service_holds_is_left_for_the_next_sweep(desk, no
     def hold() -> None:
         try:
             with transaction.atomic():
-                list(SlaClock.objects.select_for_update().filter(pk=held.pk))
+                list(
+                    SlaClock.objects.select_for_update(of=("self", "schedule"))
+                    .filter(pk=held.pk, schedule__isnull=False)
+                    .select_related("schedule")
+                )
                 locked.set()
                 release.wait(60)
         finally:
@@ -256,12 +261,14 @@ def test_a_breach_on_a_clock_a_service_holds_is_left_for_the_next_sweep(desk, no
         release.set()
         thread.join(60)
 
-    assert (first.claimed, first.recorded) == (2, 2)
+    assert (first.claimed, first.recorded) == (1, 2)
     assert set(SlaEvent.objects.values_list("clock_id", flat=True)) == {free.pk}
     assert SlaSchedule.objects.get(pk=held.pk).next_check_at == held_check
     second = sla_sweep(now=timezone.now())
     assert (second.claimed, second.recorded) == (1, 2)
     assert recorded_events() == expected_events([held, free])
+    assert set(SlaSchedule.objects.values_list("breached", flat=True)) == {True}
+    assert set(SlaClock.objects.values_list("breached_at", flat=True)) == {None}  # running
 
 
 def test_a_sweep_and_a_service_pausing_the_same_clocks_record_each_event_once(

@@ -30,3 +30,10 @@ def test_other_values_in_a_typed_column_take_the_general_path():
     _, params = pg_unnest([("integer", [1, "2"]), ("text", ['say "hi"', "back\\slash"])])
 
     assert params == ['{1,"2"}', '{"say \\"hi\\"","back\\\\slash"}']
+
+
+def test_boolean_columns_spell_postgresql_booleans():
+    sql, params = pg_unnest([("boolean", [True, False, None])])
+
+    assert sql == "unnest(%s::boolean[])"
+    assert params == ["{t,f,NULL}"]

@@ -1,6 +1,7 @@
 """Each clock's schedule row (SlaSchedule): what the sweep reads and moves instead of the
-clock. Every service that writes a clock keeps its schedule row in step, and the
-migration that introduced the table filled it from the clocks already there."""
+clock, with the clock's checks ahead computed by the services. Every service that writes
+a clock keeps its schedule row in step, and the migrations filled it from the clocks
+already there."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from slas.checks import Check, due_checks, encode_checks
 from slas.models import SlaClock, SlaSchedule
 from slas.services import sla_recompute
 from slas.sweep import sla_sweep
@@ -38,6 +40,16 @@ def file_ticket(request_type, requester, now=T0) -> Ticket:
     )
 
 
+def checks_ahead(schedule: SlaSchedule) -> list[Check]:
+    """The stored checks the sweep has still to record."""
+    return due_checks(
+        schedule.checks,
+        warned_percent=schedule.warned_percent,
+        breached=schedule.breached,
+        now=T0 + timedelta(days=365),
+    )[0]
+
+
 def assert_schedules_copy_their_clocks(ticket: Ticket) -> None:
     clocks = list(SlaClock.objects.filter(ticket=ticket).select_related("schedule"))
     assert clocks
@@ -45,7 +57,9 @@ def assert_schedules_copy_their_clocks(ticket: Ticket) -> None:
         schedule = sla_clock.schedule
         for name in SlaSchedule.COPIED:
             assert getattr(schedule, name) == getattr(sla_clock, name), name
-        assert schedule.breached == (sla_clock.breached_at is not None)
+        # The sweep marks a breach on the schedule only; the clock gets it when its run ends.
+        if sla_clock.breached_at is not None or sla_clock.state != SlaClock.State.RUNNING:
+            assert schedule.breached == (sla_clock.breached_at is not None)
 
 
 def test_filing_writes_each_clock_with_its_schedule(policy, it_type, requester):
@@ -55,6 +69,13 @@ def test_filing_writes_each_clock_with_its_schedule(policy, it_type, requester):
     first = SlaClock.objects.get(ticket=ticket, kind="first_response")
     assert first.schedule.next_check_at == T0 + 30 * MIN  # 50 % of 60 min
     assert first.schedule.warned_percent == 0
+    assert first.schedule.checks == encode_checks(
+        [
+            Check("warning", 50, T0 + 30 * MIN),
+            Check("warning", 75, T0 + 45 * MIN),
+            Check("breach", 100, T0 + 60 * MIN),
+        ]
+    )
 
 
 def test_pause_resume_priority_and_breach_keep_the_schedule_in_step(
@@ -83,12 +104,25 @@ def test_pause_resume_priority_and_breach_keep_the_schedule_in_step(
         now=T0 + 91 * MIN,
     )
     assert_schedules_copy_their_clocks(ticket)
+    first = SlaClock.objects.get(ticket=ticket, kind="first_response")
+    # Resumed at 90 min with 55 min used, the new target of 60 min: only the breach left.
+    assert first.schedule.checks == encode_checks([Check("breach", 100, T0 + 95 * MIN)])
     sla_sweep(now=T0 + 200 * MIN)  # first response breached 5 minutes after resuming
     assert_schedules_copy_their_clocks(ticket)
-    first.refresh_from_db()
-    assert first.breached_at == T0 + 95 * MIN
+    first = SlaClock.objects.get(ticket=ticket, kind="first_response")
+    assert (first.schedule.breached, first.breached_at) == (True, None)  # still running
     assert first.next_check_at is None
     assert first.warned_percent == 75  # not repeated after the pause
+
+    services.ticket_transition(
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        actor=it_agent,
+        to_status=Status.RESOLVED,
+        now=T0 + 210 * MIN,
+    )
+    first.refresh_from_db()
+    assert first.breached_at == T0 + 95 * MIN  # the run's due time, copied as it ends
+    assert_schedules_copy_their_clocks(ticket)
 
 
 def test_recompute_rewrites_the_schedules(policy, it_type, requester):
@@ -108,7 +142,7 @@ def test_the_migration_fills_the_schedules_from_the_clocks_and_back(policy, it_t
     ticket = file_ticket(it_type, requester)
     sla_sweep(now=T0 + 31 * MIN)  # first response warned at 50 %
     before = {
-        s.clock_id: (s.next_check_at, s.warned_percent, s.ticket_id, s.kind, s.running_since)
+        s.clock_id: (s.next_check_at, s.warned_percent, s.ticket_id, s.kind, checks_ahead(s))
         for s in SlaSchedule.objects.filter(clock__ticket=ticket)
     }
     assert len(before) == 2
@@ -128,7 +162,32 @@ def test_the_migration_fills_the_schedules_from_the_clocks_and_back(policy, it_t
     call_command("migrate", "slas", verbosity=0)
 
     after = {
-        s.clock_id: (s.next_check_at, s.warned_percent, s.ticket_id, s.kind, s.running_since)
+        s.clock_id: (s.next_check_at, s.warned_percent, s.ticket_id, s.kind, checks_ahead(s))
         for s in SlaSchedule.objects.filter(clock__ticket=ticket)
     }
-    assert after == before
+    assert after == before  # the checks ahead computed again from the clocks: the same
+
+
+def test_a_breach_the_sweep_recorded_reaches_the_clock_with_its_instant_when_the_run_ends(
+    policy, it_type, requester, it_agent
+):
+    ticket = file_ticket(it_type, requester)
+    sla_sweep(now=T0 + 61 * MIN)  # first response breached at 60 min
+    policy.first_response_minutes = 120  # a longer target after the breach
+    policy.save()
+    sla_recompute(now=T0 + 62 * MIN)
+    first = SlaClock.objects.get(ticket=ticket, kind="first_response")
+    assert first.breached_at is None and first.schedule.breached
+    assert first.due_at == T0 + 120 * MIN
+    assert first.next_check_at is None  # the breach is not due a second time
+
+    services.ticket_transition(
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        actor=it_agent,
+        to_status=Status.RESOLVED,
+        now=T0 + 100 * MIN,
+    )
+
+    first.refresh_from_db()
+    assert first.state == SlaClock.State.MET
+    assert first.breached_at == T0 + 60 * MIN  # the recorded breach, not the new due time

@@ -24,7 +24,7 @@ open (a desk with a million tickets in progress), and `--clocks` then gives ever
 open ticket without an active clock running SLA clocks from its department's policy (a
 resolution clock, and a first-response clock while nobody has answered), plus an idle
 timer for the "no update" rules, all in bulk (COPY), computed with the same business-time
-functions as the services (slas/services.py `pending_checks`, slas/idle.py). Each clock's
+functions as the services (slas/checks.py `pending_checks`, slas/idle.py). Each clock's
 current run starts at the seeding instant with a random share (0-45%) of its target
 already used (as after a pause), so every next check lies ahead: the first warning, over
 the next few business days. No segments or ticket deadline copies are written (the sweep
@@ -77,7 +77,7 @@ CLOCK_COLUMNS = (
 )  # fmt: skip
 SCHEDULE_COLUMNS = (
     "clock_id", "next_check_at", "warned_percent", "ticket_id", "department_id", "kind",
-    "target_seconds", "consumed_seconds", "running_since", "warning_percents", "breached",
+    "checks", "breached",
 )  # fmt: skip
 # A large company has departments that only ask: they file requests to the eight
 # serving departments and have no queue of their own (no request types, no agents).
@@ -199,9 +199,10 @@ class Command(BaseCommand):
         (see the module docstring): computed here, written with COPY (PostgreSQL only)."""
         if connection.vendor != "postgresql":
             raise CommandError("--clocks needs PostgreSQL (it writes with COPY).")
+        from slas.checks import encode_checks, pending_checks
         from slas.idle import idle_seconds_for, next_idle_check
         from slas.models import IdleTimer, SlaClock, SlaSchedule
-        from slas.services import calendars_for, pending_checks
+        from slas.services import calendars_for
         from tickets.management.seed_history import PolicyLookup
 
         calendars = calendars_for(Department.objects.values_list("pk", flat=True))
@@ -269,7 +270,7 @@ class Command(BaseCommand):
                             add_business_time(
                                 now, max(target * last_warning // 100 - used, 0), calendar
                             ),
-                            "", now, checks[0].instant,
+                            "", now, (checks[0].instant, encode_checks(checks)),
                         )
                     )  # fmt: skip
             with transaction.atomic():
@@ -281,9 +282,10 @@ class Command(BaseCommand):
                         [SlaClock._meta.db_table, len(clocks)],
                     )
                     ids = [row[0] for row in cursor.fetchall()]
-                # The schedule's copy of the clock (SlaSchedule.COPIED), not yet breached.
+                # The schedule's copy of the clock (SlaSchedule.COPIED) and its checks
+                # ahead, not yet warned or breached.
                 schedules = [
-                    (pk, row[-1], 0, row[1], row[2], row[4], row[6], row[9], row[10], row[7], False)
+                    (pk, row[-1][0], 0, row[1], row[2], row[4], row[-1][1], False)
                     for pk, row in zip(ids, clocks, strict=True)
                 ]
                 clocks = [(pk, *row[1:-1]) for pk, row in zip(ids, clocks, strict=True)]
