@@ -216,7 +216,7 @@ def _sla(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]
         met | stopped_late, kind__in=(Kind.FIRST_RESPONSE, Kind.RESOLUTION)
     )
     rows = (
-        clocks.values("kind", "department", "ticket__requesting_department")
+        clocks.values("kind", "department", "finished_requesting_department")
         .order_by()
         .annotate(
             finished=Count("pk"),
@@ -226,7 +226,7 @@ def _sla(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]
     )
     counts: dict[tuple[str, int, int | None], list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in cast(list[dict[str, Any]], list(rows)):
-        provider, requester = row["department"], row["ticket__requesting_department"]
+        provider, requester = row["department"], row["finished_requesting_department"]
         for key in _with_totals(provider, requester):
             total = counts[(row["kind"], *key)]
             total[0] += row["finished"]
@@ -234,9 +234,9 @@ def _sla(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]
             total[2] += row["breached"]
     zero = Value(TOTAL)
     parts = [
-        (F("department"), F("ticket__requesting_department")),
+        (F("department"), F("finished_requesting_department")),
         (F("department"), zero),
-        (zero, F("ticket__requesting_department")),
+        (zero, F("finished_requesting_department")),
         (zero, zero),
     ]
     percentiles = met_percentiles(clocks.filter(kind=Kind.RESOLUTION), parts)

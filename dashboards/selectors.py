@@ -58,7 +58,7 @@ from surveys.stats import (
     survey_figures,
     survey_stats,
 )
-from tickets.models import Department, Priority, Ticket
+from tickets.models import Department, Priority, RequestType, Ticket
 from tickets.selectors import departments_for_agent, is_agent, user_lead_department_ids
 
 Kind = SlaClock.Kind
@@ -192,8 +192,9 @@ def lead_dashboard(
         department=department, created_at__gte=since, created_at__lt=until
     )
     clocks = _finished_clocks(department=department, since=since, until=until)
-    sla, names = _sla_figures(clocks)
-    volume = _volume(created, names)
+    sla = _sla_figures(clocks)
+    volume = _volume(created)
+    names = _group_names({*volume, *(group for _, group in sla)})
     weeks = _weeks(department=department, created=created, since=since, until=until, tz=tz)
     reopen = created.filter(resolved_at__isnull=False).aggregate(
         resolved_once=Count("pk"), reopened=Count("pk", filter=Q(reopen_count__gt=0))
@@ -250,24 +251,19 @@ def _finished_clocks(
 
 @dataclass(frozen=True)
 class Dimension:
-    """A breakdown: the tickets grouped by one of their columns, as it is now (a ticket
-    reassigned after its resolution counts for its current assignee)."""
+    """A breakdown: the tickets created in the period grouped by one of their columns as
+    it is now, the clocks that finished in it by the same column as it was when they
+    finished (`SlaClock.finished_*`: a ticket reassigned after its resolution still
+    counts for whoever resolved it)."""
 
-    field: str  # the Ticket column
-    columns: tuple[str, ...]  # the related row's columns the group's name is made of
+    field: str  # the Ticket column; the clock's copy is `finished_<field>`
     no_group: str  # the name of the tickets without one
     queue_filter: str  # the queue's filter parameter for the column
     by_key: bool = False  # rows in key order, highest first (else the busiest first)
 
-    def name(self, key: Any, values: list[Any]) -> str:
-        if key is None:
-            return self.no_group
-        if self.field == "priority":
-            return str(Priority(key).label)
-        if self.field == "assignee":
-            first, last, username = values
-            return f"{first} {last}".strip() or username
-        return str(values[0])
+    @property
+    def clock_field(self) -> str:
+        return f"finished_{self.field}"
 
     def queue_query(self, key: Any) -> str | None:
         if key is None:  # only the queue's assignee filter knows "none"
@@ -276,55 +272,71 @@ class Dimension:
 
 
 DIMENSIONS = (
-    Dimension("requesting_department", ("name",), NO_DEPARTMENT, "requesting_department"),
-    Dimension("request_type", ("name",), "No request type", "request_type"),
-    Dimension("assignee", ("first_name", "last_name", "username"), "Unassigned", "assignee"),
-    Dimension("priority", (), "No priority", "priority", by_key=True),
+    Dimension("requesting_department", NO_DEPARTMENT, "requesting_department"),
+    Dimension("request_type", "No request type", "request_type"),
+    Dimension("assignee", "Unassigned", "assignee"),
+    Dimension("priority", "No priority", "priority", by_key=True),
 )
 # A group: (the dimension's field, the group's key); ALL is every clock or ticket.
 Group = tuple[str, Any]
 ALL: Group = ("", None)
 
 
-def _group_columns(prefix: str) -> list[str]:
-    """The columns every grouped query selects: each dimension's key and name columns."""
-    return [
-        f"{prefix}{d.field}{suffix}"
-        for d in DIMENSIONS
-        for suffix in ("", *(f"__{column}" for column in d.columns))
-    ]
+def _groups(row: dict[str, Any], columns: Sequence[str]) -> list[Group]:
+    """ALL and the row's group in each dimension (`columns`: the dimensions' columns in
+    the row, in DIMENSIONS order)."""
+    return [ALL, *((d.field, row[c]) for d, c in zip(DIMENSIONS, columns, strict=True))]
 
 
-def _groups(row: dict[str, Any], prefix: str, names: dict[Group, str]) -> list[Group]:
-    """ALL and the row's group in each dimension; records the groups' names."""
-    groups = [ALL]
-    for d in DIMENSIONS:
-        key = row[f"{prefix}{d.field}"]
-        group = (d.field, key)
-        if group not in names:
-            names[group] = d.name(key, [row[f"{prefix}{d.field}__{c}"] for c in d.columns])
-        groups.append(group)
-    return groups
+def _group_names(groups: set[Group]) -> dict[Group, str]:
+    """The groups' names: one query per dimension with named rows among `groups` (three
+    at most, by primary key), whatever the period."""
+    keys: dict[str, set[Any]] = defaultdict(set)
+    for field, key in groups:
+        if field and key is not None:
+            keys[field].add(key)
+    found: dict[Group, str] = {}
+    if keys["requesting_department"]:
+        departments = Department.objects.filter(pk__in=keys["requesting_department"])
+        for pk, name in departments.values_list("pk", "name"):
+            found[("requesting_department", pk)] = name
+    if keys["request_type"]:
+        types = RequestType.objects.filter(pk__in=keys["request_type"])
+        for pk, name in types.values_list("pk", "name"):
+            found[("request_type", pk)] = name
+    if keys["assignee"]:
+        users = User.objects.filter(pk__in=keys["assignee"])
+        for pk, first, last, username in users.values_list(
+            "pk", "first_name", "last_name", "username"
+        ):
+            found[("assignee", pk)] = f"{first} {last}".strip() or username
+    for key in keys["priority"]:
+        found[("priority", key)] = str(Priority(key).label)
+    no_group = {d.field: d.no_group for d in DIMENSIONS}
+    return {
+        group: found.get(group, no_group[group[0]] if group[1] is None else str(group[1]))
+        for group in groups
+        if group[0]
+    }
 
 
-def _sla_figures(
-    clocks: QuerySet[SlaClock],
-) -> tuple[dict[tuple[str, Group], SlaFigures], dict[Group, str]]:
-    """(kind, group) -> figures, for ALL the clocks and each group of each dimension; and
-    the groups' names. Two queries: the counts, grouped by every dimension at once and
-    added up here (a count of a group is the sum of its parts), then the business-time
-    percentiles (which do not add up, so each group's are the database's). One on
-    PostgreSQL (`_sla_figures_grouping_sets`)."""
+def _sla_figures(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
+    """(kind, group) -> figures, for ALL the clocks and each group of each dimension (by
+    the clocks' `finished_*` columns: no join to the tickets). Two queries: the counts,
+    grouped by every dimension at once and added up here (a count of a group is the sum
+    of its parts), then the business-time percentiles (which do not add up, so each
+    group's are the database's). One on PostgreSQL (`_sla_figures_grouping_sets`)."""
     if connection.vendor == "postgresql":
         return _sla_figures_grouping_sets(clocks)
     return _sla_figures_portable(clocks)
 
 
-def _sla_figures_portable(
-    clocks: QuerySet[SlaClock],
-) -> tuple[dict[tuple[str, Group], SlaFigures], dict[Group, str]]:
+CLOCK_GROUP_COLUMNS = tuple(d.clock_field for d in DIMENSIONS)
+
+
+def _sla_figures_portable(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
     rows = (
-        clocks.values("kind", *_group_columns("ticket__"))
+        clocks.values("kind", *CLOCK_GROUP_COLUMNS)
         .order_by()
         .annotate(
             finished=Count("pk"),
@@ -333,9 +345,8 @@ def _sla_figures_portable(
         )
     )
     counts: dict[tuple[str, Group], list[int]] = defaultdict(lambda: [0, 0, 0])
-    names: dict[Group, str] = {}
     for row in cast(list[dict[str, Any]], list(rows)):
-        for group in _groups(row, "ticket__", names):
+        for group in _groups(row, CLOCK_GROUP_COLUMNS):
             total = counts[(row["kind"], group)]
             total[0] += row["finished"]
             total[1] += row["met"]
@@ -343,7 +354,7 @@ def _sla_figures_portable(
     # ALL: one group, tagged ""; then each dimension, tagged with its field.
     parts = [
         (Value(""), Value(0)),
-        *((Value(d.field), F(f"ticket__{d.field}")) for d in DIMENSIONS),
+        *((Value(d.field), F(d.clock_field)) for d in DIMENSIONS),
     ]
     percentiles = {
         (kind, (dim, grp) if dim else ALL): figures
@@ -353,22 +364,17 @@ def _sla_figures_portable(
     for key, (finished, met, breached) in counts.items():
         median, p90 = percentiles.get(key, (None, None))
         result[key] = SlaFigures(finished, met, breached, median, p90)
-    return result, names
+    return result
 
 
-def _sla_figures_grouping_sets(
-    clocks: QuerySet[SlaClock],
-) -> tuple[dict[tuple[str, Group], SlaFigures], dict[Group, str]]:
-    """`_sla_figures` in one query on PostgreSQL: the period's finished clocks joined to
-    their tickets once, and every group's counts and percentiles (percentile_disc over
-    the met clocks, as in `_met_percentiles_grouping_sets`) from one GROUP BY GROUPING
-    SETS, a set per dimension with its name columns. Joining tens of thousands of clocks
-    to their tickets is most of what the dashboard costs; the portable version does it
-    twice (and its percentiles five times)."""
+def _sla_figures_grouping_sets(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
+    """`_sla_figures` in one query on PostgreSQL: the period's finished clocks read once
+    (index-only, from slaclock_dept_met_groups and slaclock_dept_late_groups), every
+    group's counts and percentiles (percentile_disc over the met clocks, as in
+    `_met_percentiles_grouping_sets`) from one GROUP BY GROUPING SETS, a set per
+    dimension."""
     sql, params = (
-        clocks.values(
-            "kind", "state", "breached_at", "consumed_seconds", *_group_columns("ticket__")
-        )
+        clocks.values("kind", "state", "breached_at", "consumed_seconds", *CLOCK_GROUP_COLUMNS)
         .order_by()
         .query.sql_with_params()
     )
@@ -376,16 +382,11 @@ def _sla_figures_grouping_sets(
     kind, state, breached, seconds = map(
         quote, ("kind", "state", "breached_at", "consumed_seconds")
     )
-    keys = [quote(f"ticket__{d.field}") for d in DIMENSIONS]
-    sets = [f"({kind})"] + [
-        f"({', '.join([kind, key, *(quote(f'ticket__{d.field}__{c}') for c in d.columns)])})"
-        for d, key in zip(DIMENSIONS, keys, strict=True)
-    ]
-    name_columns = [quote(column) for column in _group_columns("ticket__")]
+    keys = [quote(column) for column in CLOCK_GROUP_COLUMNS]
+    sets = [f"({kind})"] + [f"({kind}, {key})" for key in keys]
     met = f"{state} = %s"
     outer = f"""
-        SELECT {kind}, {", ".join(f"GROUPING({key})" for key in keys)},
-               {", ".join(name_columns)},
+        SELECT {kind}, {", ".join(f"GROUPING({key})" for key in keys)}, {", ".join(keys)},
                COUNT(*), COUNT(*) FILTER (WHERE {met} AND {breached} IS NULL),
                COUNT(*) FILTER (WHERE {breached} IS NOT NULL),
                percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE {met}),
@@ -397,22 +398,18 @@ def _sla_figures_grouping_sets(
         # The three %s of the select list come before the subquery's parameters.
         cursor.execute(outer, (State.MET, State.MET, State.MET, *params))
         rows = cursor.fetchall()
-    columns = _group_columns("ticket__")
     result: dict[tuple[str, Group], SlaFigures] = {}
-    names: dict[Group, str] = {}
     count = len(DIMENSIONS)
     for row in rows:
         grouped = row[1 : 1 + count]
-        values = dict(zip(columns, row[1 + count : 1 + count + len(columns)], strict=True))
-        finished, met_count, breached_count, median, p90 = row[1 + count + len(columns) :]
+        values = row[1 + count : 1 + 2 * count]
+        finished, met_count, breached_count, median, p90 = row[1 + 2 * count :]
         group = ALL
         if 0 in grouped:  # GROUPING(key) is 0 in the dimension's own set
-            d = DIMENSIONS[grouped.index(0)]
-            key = values[f"ticket__{d.field}"]
-            group = (d.field, key)
-            names[group] = d.name(key, [values[f"ticket__{d.field}__{c}"] for c in d.columns])
+            i = grouped.index(0)
+            group = (DIMENSIONS[i].field, values[i])
         result[(row[0], group)] = SlaFigures(finished, met_count, breached_count, median, p90)
-    return result, names
+    return result
 
 
 def met_percentiles(
@@ -506,13 +503,17 @@ def _met_percentiles_grouping_sets(
     return result
 
 
-def _volume(created: QuerySet[Ticket], names: dict[Group, str]) -> dict[Group, int]:
-    """Group -> tickets created in the period, in each dimension (one query, grouped by
-    every dimension at once and added up here); records the groups' names."""
-    rows = created.values(*_group_columns("")).order_by().annotate(n=Count("pk"))
+TICKET_GROUP_COLUMNS = tuple(d.field for d in DIMENSIONS)
+
+
+def _volume(created: QuerySet[Ticket]) -> dict[Group, int]:
+    """Group -> tickets created in the period, in each dimension (one query over the
+    covering index ticket_dept_created, grouped by every dimension at once and added up
+    here)."""
+    rows = created.values(*TICKET_GROUP_COLUMNS).order_by().annotate(n=Count("pk"))
     volume: dict[Group, int] = defaultdict(int)
     for row in cast(list[dict[str, Any]], list(rows)):
-        for group in _groups(row, "", names):
+        for group in _groups(row, TICKET_GROUP_COLUMNS):
             volume[group] += row["n"]
     return volume
 

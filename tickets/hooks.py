@@ -40,7 +40,7 @@ STATUS_CHANGED = "status_changed"
 AGENT_REPLIED = "agent_replied"  # a public reply by a member of the department
 REQUESTER_REPLIED = "requester_replied"  # a public reply from the requester's side
 PRIORITY_CHANGED = "priority_changed"
-TRANSFERRED = "transferred"
+TRANSFERRED = "transferred"  # details: old_request_type_id, old_assignee_id
 ASSIGNED = "assigned"  # the assignee changed (to someone, or to nobody); details: old_assignee_id
 
 Listener = Callable[[TicketChange], None]
