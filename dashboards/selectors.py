@@ -16,18 +16,24 @@ zone at the edges; see `tickets.selectors.local_days`):
 - Backlog by age, at risk now, breached now: the open tickets now, whatever the period.
   Age is wall-clock time since filing.
 - Breakdowns by requesting department, request type, assignee ("Unassigned") and
-  priority, each ticket in its group as it is now: volume = tickets created in the
-  period; SLA and median as above; by requesting department also satisfaction from
+  priority: volume = tickets created in the period, each in its group as it is now; SLA
+  and median as above, each clock in its group as the ticket was *when the clock
+  finished* (who answered or resolved it, at which priority, for which request type:
+  `SlaClock.finished_*`, set by the SLA services when they meet or stop a clock; a
+  reassignment after the first response does not move it, a reopened resolution leaves
+  the period until it is met again); by requesting department also satisfaction from
   surveys.stats (invitations created in the period).
 
-Every figure is aggregated by the database: a fixed number of queries (eleven, four of
-them the survey figures) whatever the number of tickets. The breakdowns share the
-overall figures' queries: the counts are grouped by every dimension at once and added
-up per group in Python (the rows are the distinct combinations, not the tickets), the
-percentiles come from one UNION ALL over the dimensions. On PostgreSQL the counts, the
-percentiles and the groups' names are one GROUP BY GROUPING SETS query instead (ten in
-all): joining the period's finished clocks to their tickets is most of the cost, and it
-is done once. Access is the caller's to check (`department_access_for_lead`).
+Every figure is aggregated by the database, exactly: a fixed number of queries
+(twelve, four of them the survey figures, three the groups' names) whatever the number
+of tickets. The period's finished clocks are one index-only range read
+(slaclock_dept_met_groups, slaclock_dept_late_groups include everything they count and
+group by): no join to the tickets. The breakdowns share the overall figures' queries:
+the counts are grouped by every dimension at once and added up per group in Python (the
+rows are the distinct combinations, not the tickets), the percentiles come from one
+UNION ALL over the dimensions. On PostgreSQL the counts and the percentiles are one
+GROUP BY GROUPING SETS query with percentile_disc (eleven in all). Access is the
+caller's to check (`department_access_for_lead`).
 """
 
 from __future__ import annotations
@@ -195,10 +201,7 @@ def lead_dashboard(
     sla = _sla_figures(clocks)
     volume = _volume(created)
     names = _group_names({*volume, *(group for _, group in sla)})
-    weeks = _weeks(department=department, created=created, since=since, until=until, tz=tz)
-    reopen = created.filter(resolved_at__isnull=False).aggregate(
-        resolved_once=Count("pk"), reopened=Count("pk", filter=Q(reopen_count__gt=0))
-    )
+    weeks, reopen = _weeks(department=department, created=created, since=since, until=until, tz=tz)
     live = _live(department=department, now=now)
     surveys = survey_stats(
         department=department, since=since, until=until, by_requesting_department=True
@@ -552,13 +555,23 @@ def _breakdown(
 def _weeks(
     *, department: Department, created: QuerySet[Ticket], since: datetime, until: datetime,
     tz: zoneinfo.ZoneInfo,
-) -> list[Week]:  # fmt: skip
-    """Created and resolved per local week (Monday), every week of the period listed."""
-    created_rows = (
-        created.annotate(week=TruncWeek("created_at", tzinfo=tz))
-        .values("week")
-        .order_by("week")
-        .annotate(n=Count("pk"))
+) -> tuple[list[Week], dict[str, int]]:  # fmt: skip
+    """Created and resolved per local week (Monday), every week of the period listed; and
+    the reopen rate's counts (`resolved_once`, `reopened`), which come with the created
+    ones (one read of the period's new tickets, from ticket_dept_created)."""
+    resolved_once = Q(resolved_at__isnull=False)
+    created_rows = cast(
+        list[dict[str, Any]],
+        list(
+            created.annotate(week=TruncWeek("created_at", tzinfo=tz))
+            .values("week")
+            .order_by("week")
+            .annotate(
+                n=Count("pk"),
+                resolved_once=Count("pk", filter=resolved_once),
+                reopened=Count("pk", filter=resolved_once & Q(reopen_count__gt=0)),
+            )
+        ),
     )
     resolved_rows = (
         Ticket.objects.filter(
@@ -581,7 +594,11 @@ def _weeks(
     while monday <= last:
         weeks.append(Week(monday, made.get(monday, 0), resolved.get(monday, 0)))
         monday += timedelta(days=7)
-    return weeks
+    reopen = {
+        "resolved_once": sum(row["resolved_once"] for row in created_rows),
+        "reopened": sum(row["reopened"] for row in created_rows),
+    }
+    return weeks, reopen
 
 
 def _local_date(value: datetime | date, tz: zoneinfo.ZoneInfo) -> date:
