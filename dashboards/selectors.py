@@ -197,8 +197,7 @@ def lead_dashboard(
     created = Ticket.objects.filter(
         department=department, created_at__gte=since, created_at__lt=until
     )
-    clocks = _finished_clocks(department=department, since=since, until=until)
-    sla = _sla_figures(clocks)
+    sla = _sla_figures(department=department, since=since, until=until)
     volume = _volume(created)
     names = _group_names({*volume, *(group for _, group in sla)})
     weeks, reopen = _weeks(department=department, created=created, since=since, until=until, tz=tz)
@@ -247,6 +246,42 @@ def _finished_clocks(
         state=State.STOPPED, breached_at__isnull=False, stopped_at__gte=since, stopped_at__lt=until
     )
     return SlaClock.objects.filter(met | stopped_late, department=department, kind__in=KINDS)
+
+
+# Providers and the period [since, until) that applies to them (the map: one per zone).
+ClockRange = tuple[Sequence[int], datetime, datetime]
+
+
+def finished_clock_rows(ranges: Sequence[ClockRange]) -> tuple[str, list[Any]]:
+    """SQL and parameters of `_finished_clocks` (for each range) as rows of `kind`,
+    `department_id`, `met` (met, not stopped), `breached`, `consumed_seconds` (of the met
+    ones) and the `finished_*` columns, for PostgreSQL: a UNION ALL of one range read per
+    range and way of finishing, each an index-only scan of slaclock_dept_met_groups or
+    slaclock_dept_late_groups. (The ORM's OR of the two makes PostgreSQL read both
+    indexes into one bitmap and then the table: tens of thousands of random page reads
+    a month.)"""
+    table = SlaClock._meta.db_table
+    groups = ", ".join(CLOCK_GROUP_DB_COLUMNS)
+    kinds = ", ".join(["%s"] * len(KINDS))
+    met = (
+        "SELECT kind, department_id, TRUE AS met, breached_at IS NOT NULL AS breached, "  # noqa: S608
+        f"consumed_seconds, {groups} FROM {table} WHERE state = %s AND department_id IN "
+        "({ids}) AND met_at >= %s AND met_at < %s AND kind IN ({kinds})"
+    )  # (table and column names from the code; values are parameters)
+    stopped_late = (
+        f"SELECT kind, department_id, FALSE, TRUE, NULL, {groups} FROM {table} "  # noqa: S608
+        "WHERE state = %s AND breached_at IS NOT NULL AND department_id IN ({ids}) "
+        "AND stopped_at >= %s AND stopped_at < %s AND kind IN ({kinds})"
+    )  # (table and column names from the code; values are parameters)
+    parts: list[str] = []
+    params: list[Any] = []
+    for departments, since, until in ranges:
+        ids = ", ".join(["%s"] * len(departments))
+        parts.append(met.format(ids=ids, kinds=kinds))
+        params += [State.MET, *departments, since, until, *KINDS]
+        parts.append(stopped_late.format(ids=ids, kinds=kinds))
+        params += [State.STOPPED, *departments, since, until, *KINDS]
+    return " UNION ALL ".join(parts), params
 
 
 # --- The breakdowns -------------------------------------------------------------------------
@@ -323,18 +358,23 @@ def _group_names(groups: set[Group]) -> dict[Group, str]:
     }
 
 
-def _sla_figures(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
-    """(kind, group) -> figures, for ALL the clocks and each group of each dimension (by
-    the clocks' `finished_*` columns: no join to the tickets). Two queries: the counts,
-    grouped by every dimension at once and added up here (a count of a group is the sum
-    of its parts), then the business-time percentiles (which do not add up, so each
-    group's are the database's). One on PostgreSQL (`_sla_figures_grouping_sets`)."""
+def _sla_figures(
+    *, department: Department, since: datetime, until: datetime
+) -> dict[tuple[str, Group], SlaFigures]:
+    """(kind, group) -> figures, for ALL the clocks that finished in the period and each
+    group of each dimension (by the clocks' `finished_*` columns: no join to the
+    tickets). Two queries: the counts, grouped by every dimension at once and added up
+    here (a count of a group is the sum of its parts), then the business-time
+    percentiles (which do not add up, so each group's are the database's). One on
+    PostgreSQL (`_sla_figures_grouping_sets`)."""
     if connection.vendor == "postgresql":
-        return _sla_figures_grouping_sets(clocks)
-    return _sla_figures_portable(clocks)
+        return _sla_figures_grouping_sets(department=department, since=since, until=until)
+    return _sla_figures_portable(_finished_clocks(department=department, since=since, until=until))
 
 
 CLOCK_GROUP_COLUMNS = tuple(d.clock_field for d in DIMENSIONS)
+CLOCK_GROUP_DB_COLUMNS = tuple(f"{name}_id" if name != "finished_priority" else name
+                               for name in CLOCK_GROUP_COLUMNS)  # fmt: skip
 
 
 def _sla_figures_portable(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
@@ -370,36 +410,27 @@ def _sla_figures_portable(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group],
     return result
 
 
-def _sla_figures_grouping_sets(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
+def _sla_figures_grouping_sets(
+    *, department: Department, since: datetime, until: datetime
+) -> dict[tuple[str, Group], SlaFigures]:
     """`_sla_figures` in one query on PostgreSQL: the period's finished clocks read once
-    (index-only, from slaclock_dept_met_groups and slaclock_dept_late_groups), every
-    group's counts and percentiles (percentile_disc over the met clocks, as in
-    `_met_percentiles_grouping_sets`) from one GROUP BY GROUPING SETS, a set per
-    dimension."""
-    sql, params = (
-        clocks.values("kind", "state", "breached_at", "consumed_seconds", *CLOCK_GROUP_COLUMNS)
-        .order_by()
-        .query.sql_with_params()
-    )
-    quote = connection.ops.quote_name
-    kind, state, breached, seconds = map(
-        quote, ("kind", "state", "breached_at", "consumed_seconds")
-    )
-    keys = [quote(column) for column in CLOCK_GROUP_COLUMNS]
-    sets = [f"({kind})"] + [f"({kind}, {key})" for key in keys]
-    met = f"{state} = %s"
+    (index-only, `finished_clock_rows`), every group's counts and percentiles
+    (percentile_disc over the met clocks, as in `_met_percentiles_grouping_sets`) from
+    one GROUP BY GROUPING SETS, a set per dimension."""
+    sql, params = finished_clock_rows([([department.pk], since, until)])
+    keys = CLOCK_GROUP_DB_COLUMNS
+    sets = ["(kind)"] + [f"(kind, {key})" for key in keys]
     outer = f"""
-        SELECT {kind}, {", ".join(f"GROUPING({key})" for key in keys)}, {", ".join(keys)},
-               COUNT(*), COUNT(*) FILTER (WHERE {met} AND {breached} IS NULL),
-               COUNT(*) FILTER (WHERE {breached} IS NOT NULL),
-               percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE {met}),
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE {met})
+        SELECT kind, {", ".join(f"GROUPING({key})" for key in keys)}, {", ".join(keys)},
+               COUNT(*), COUNT(*) FILTER (WHERE met AND NOT breached),
+               COUNT(*) FILTER (WHERE breached),
+               percentile_disc(0.5) WITHIN GROUP (ORDER BY consumed_seconds) FILTER (WHERE met),
+               percentile_disc(0.9) WITHIN GROUP (ORDER BY consumed_seconds) FILTER (WHERE met)
         FROM ({sql}) finished
         GROUP BY GROUPING SETS ({", ".join(sets)})
-    """  # noqa: S608 (only quoted identifiers and the ORM's own SQL; values are parameters)
+    """  # noqa: S608 (only column names from _meta; values are parameters)
     with connection.cursor() as cursor:
-        # The three %s of the select list come before the subquery's parameters.
-        cursor.execute(outer, (State.MET, State.MET, State.MET, *params))
+        cursor.execute(outer, params)
         rows = cursor.fetchall()
     result: dict[tuple[str, Group], SlaFigures] = {}
     count = len(DIMENSIONS)
@@ -513,7 +544,8 @@ def _volume(created: QuerySet[Ticket]) -> dict[Group, int]:
     """Group -> tickets created in the period, in each dimension (one query over the
     covering index ticket_dept_created, grouped by every dimension at once and added up
     here)."""
-    rows = created.values(*TICKET_GROUP_COLUMNS).order_by().annotate(n=Count("pk"))
+    # COUNT(created_at), not of the id: the index holds it, so it is an index-only scan.
+    rows = created.values(*TICKET_GROUP_COLUMNS).order_by().annotate(n=Count("created_at"))
     volume: dict[Group, int] = defaultdict(int)
     for row in cast(list[dict[str, Any]], list(rows)):
         for group in _groups(row, TICKET_GROUP_COLUMNS):
@@ -559,7 +591,6 @@ def _weeks(
     """Created and resolved per local week (Monday), every week of the period listed; and
     the reopen rate's counts (`resolved_once`, `reopened`), which come with the created
     ones (one read of the period's new tickets, from ticket_dept_created)."""
-    resolved_once = Q(resolved_at__isnull=False)
     created_rows = cast(
         list[dict[str, Any]],
         list(
@@ -567,9 +598,10 @@ def _weeks(
             .values("week")
             .order_by("week")
             .annotate(
-                n=Count("pk"),
-                resolved_once=Count("pk", filter=resolved_once),
-                reopened=Count("pk", filter=resolved_once & Q(reopen_count__gt=0)),
+                # Columns of ticket_dept_created (not the id): an index-only scan.
+                n=Count("created_at"),
+                resolved_once=Count("resolved_at"),
+                reopened=Count("resolved_at", filter=Q(reopen_count__gt=0)),
             )
         ),
     )
@@ -583,7 +615,7 @@ def _weeks(
         .annotate(week=TruncWeek("resolved_at", tzinfo=tz))
         .values("week")
         .order_by("week")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("resolved_at"))  # index-only, from ticket_dept_resolved
     )
     made = {_local_date(row["week"], tz): row["n"] for row in created_rows}
     resolved = {_local_date(row["week"], tz): row["n"] for row in resolved_rows}

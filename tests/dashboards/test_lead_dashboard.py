@@ -379,13 +379,17 @@ def test_live_section_refreshes_in_place(client, berlin_it, history, monkeypatch
     connection.vendor != "postgresql", reason="the one-query figures are PostgreSQL's"
 )
 @pytest.mark.parametrize("tz_name", ["Europe/Berlin", "UTC"])
-def test_one_query_figures_equal_the_portable_ones(berlin_it, spread, tz_name):
-    """PostgreSQL reads the SLA counts and percentiles in one GROUPING SETS query; every
-    group's figures are the portable two queries' (over the spread history, whose groups
-    differ per dimension and hold several met clocks each)."""
+def test_one_query_figures_equal_the_portable_ones(berlin_it, spread, desk, requester, tz_name):
+    """PostgreSQL reads the SLA counts and percentiles in one GROUPING SETS query over the
+    finished clocks' index-only rows; every group's figures are the portable two queries'
+    (over the spread history, whose groups differ per dimension and hold several met
+    clocks each, and a clock stopped after its breach)."""
+    late = desk.file(requester, at(11, 9))
+    desk.move(late, Status.CANCELLED, at(11, 11))  # after its first response was due
     tz = zoneinfo.ZoneInfo(tz_name)
     since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=tz)
     clocks = _finished_clocks(department=berlin_it, since=since, until=until)
-    figures = _sla_figures_grouping_sets(clocks)
+    assert clocks.filter(state=SlaClock.State.STOPPED).exists()
+    figures = _sla_figures_grouping_sets(department=berlin_it, since=since, until=until)
     assert len(figures) > 10 and any(f.median_seconds for f in figures.values())
     assert figures == _sla_figures_portable(clocks)
