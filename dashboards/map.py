@@ -14,8 +14,12 @@ department", and each column's total its dashboard's overall figures.
 
 Totals: per column (the providing department's whole service) and per row (everything
 the requesting department asked of anyone; no satisfaction: the providers' anonymity
-rules differ). Every figure is aggregated by the database: six queries whatever the
-number of tickets. Access: leads of any department and superusers
+rules differ). Every figure is aggregated by the database, exactly: seven queries
+whatever the number of tickets (six on PostgreSQL, where the SLA counts and percentiles
+are one GROUPING SETS query over the finished clocks' index-only rows,
+`dashboards.selectors.finished_clock_rows`). A finished clock counts for the requesting
+department it recorded when it finished (`SlaClock.finished_requesting_department`, the
+ticket's snapshot taken at filing). Access: leads of any department and superusers
 (`department_map_access`); the counts are no secret, the tickets behind a cell are shown
 only to those who may open the providing department's queue.
 """

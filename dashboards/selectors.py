@@ -24,15 +24,16 @@ zone at the edges; see `tickets.selectors.local_days`):
   the period until it is met again); by requesting department also satisfaction from
   surveys.stats (invitations created in the period).
 
-Every figure is aggregated by the database, exactly: a fixed number of queries
-(twelve, four of them the survey figures, three the groups' names) whatever the number
-of tickets. The period's finished clocks are one index-only range read
-(slaclock_dept_met_groups, slaclock_dept_late_groups include everything they count and
-group by): no join to the tickets. The breakdowns share the overall figures' queries:
-the counts are grouped by every dimension at once and added up per group in Python (the
-rows are the distinct combinations, not the tickets), the percentiles come from one
-UNION ALL over the dimensions. On PostgreSQL the counts and the percentiles are one
-GROUP BY GROUPING SETS query with percentile_disc (eleven in all). Access is the
+Every figure is aggregated by the database, exactly: a bounded number of queries (at
+most fourteen: four the survey figures, three the groups' names, none for a dimension
+without groups) whatever the number of tickets. The period's finished clocks are read
+from slaclock_dept_met_groups and slaclock_dept_late_groups, which include everything
+they count and group by: no join to the tickets. The breakdowns share the overall
+figures' queries: the counts are grouped by every dimension at once and added up per
+group in Python (the rows are the distinct combinations, not the tickets), the
+percentiles come from one UNION ALL over the dimensions. On PostgreSQL the counts and
+the percentiles are one GROUP BY GROUPING SETS query with percentile_disc (thirteen
+queries at most) over `finished_clock_rows`: two index-only range reads. Access is the
 caller's to check (`department_access_for_lead`).
 """
 
