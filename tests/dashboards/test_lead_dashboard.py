@@ -263,6 +263,32 @@ def test_a_later_reassignment_does_not_move_a_finished_clock(berlin_it, desk, re
     assert [r.name for r in board.by_assignee] == ["Pia Ross"]
 
 
+def test_a_clock_stopped_by_a_transfer_counts_as_the_old_department_held_it(
+    berlin_it, desk, requester, hr
+):
+    """Pia holds a Laptop ticket past its first-response deadline (09:00 + 1 business
+    hour), then moves it to HR: IT's clocks stop late, breached, and count for Laptop
+    and Pia (the ticket now has HR's request type and no assignee)."""
+    pia = agent_of(berlin_it, username="pia", first_name="Pia", last_name="Ross")
+    ticket = desk.file(requester, at(2, 9))
+    with time_machine.travel(at(2, 9, 5), tick=False):
+        services.ticket_assign(ticket=ticket, actor=pia, assignee=pia, now=at(2, 9, 5))
+    with time_machine.travel(at(2, 11), tick=False):
+        services.ticket_transfer(
+            ticket=ticket,
+            actor=pia,
+            request_type=RequestTypeFactory(department=hr, name="Payroll"),
+            reason="Not ours.",
+            now=at(2, 11),
+        )
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=BERLIN)
+    board = lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
+    f = board.first_response
+    assert (f.finished, f.met, f.breached) == (1, 0, 1)
+    assert [(r.name, r.first_response.breached) for r in board.by_request_type] == [("Laptop", 1)]
+    assert [(r.name, r.first_response.breached) for r in board.by_assignee] == [("Pia Ross", 1)]
+
+
 def test_percentiles_are_nearest_rank_per_group(hr, sales, make_policy):
     """Round the clock (no calendar): business time is wall time. First responses after
     1..10 minutes from Sales, and 7 and 3 minutes from HR's own people."""
