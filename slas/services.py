@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -146,8 +147,18 @@ def sla_on_ticket_change(change: hooks.TicketChange) -> None:
         # department must not restart its clocks, or be asked for a first response again).
         _reapply_policy(ticket=ticket, now=now)
     elif change.kind == hooks.TRANSFERRED:
+        # The old department's clocks stop as the ticket was in its hands: its request
+        # type and assignee before the transfer (the breakdowns count them so).
+        before = _ticket_groups(ticket)
+        details = change.details
+        before["finished_request_type_id"] = cast(
+            "int | None", details.get("old_request_type_id", ticket.request_type_id)
+        )
+        before["finished_assignee_id"] = cast(
+            "int | None", details.get("old_assignee_id", ticket.assignee_id)
+        )
         for sla_clock in _active(ticket):
-            _stop(sla_clock, now, f"Transferred to {ticket.department.name}")
+            _stop(sla_clock, now, f"Transferred to {ticket.department.name}", groups=before)
         if ticket.is_open:
             _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))
     _refresh_ticket(ticket)
@@ -259,6 +270,8 @@ def _restart_resolution(*, ticket: Ticket, now: datetime) -> None:
         return
     last.state = State.RUNNING
     last.met_at = None
+    for name, value in _ticket_groups(None).items():  # counted again when met again
+        setattr(last, name, value)
     last.running_since = now
     SlaSegment.objects.create(
         clock=last,
@@ -309,7 +322,10 @@ def _active(ticket: Ticket, *kinds: str) -> list[SlaClock]:
     clocks = _locked_clocks().filter(ticket=ticket, state__in=SlaClock.ACTIVE_STATES)
     if kinds:
         clocks = clocks.filter(kind__in=kinds)
-    return list(clocks.select_related("department"))
+    active = list(clocks.select_related("department"))
+    for sla_clock in active:
+        sla_clock.ticket = ticket  # what `_finish` records, without loading it again
+    return active
 
 
 def _close_segment(sla_clock: SlaClock, now: datetime, calendar: clock.Calendar) -> int:
@@ -401,11 +417,30 @@ def _meet(sla_clock: SlaClock, now: datetime) -> None:
     _finish(sla_clock, now, State.MET, "")
 
 
-def _stop(sla_clock: SlaClock, now: datetime, reason: str) -> None:
-    _finish(sla_clock, now, State.STOPPED, reason)
+def _stop(
+    sla_clock: SlaClock, now: datetime, reason: str, groups: dict[str, int | None] | None = None
+) -> None:
+    _finish(sla_clock, now, State.STOPPED, reason, groups)
 
 
-def _finish(sla_clock: SlaClock, now: datetime, state: str, reason: str) -> None:
+def _ticket_groups(ticket: Ticket | None) -> dict[str, int | None]:
+    """The clock's `finished_*` columns for the ticket as it is (all None: unfinished)."""
+    return {
+        "finished_requesting_department_id": ticket.requesting_department_id if ticket else None,
+        "finished_request_type_id": ticket.request_type_id if ticket else None,
+        "finished_assignee_id": ticket.assignee_id if ticket else None,
+        "finished_priority": ticket.priority if ticket else None,
+    }
+
+
+def _finish(
+    sla_clock: SlaClock, now: datetime, state: str, reason: str,
+    groups: dict[str, int | None] | None = None,
+) -> None:  # fmt: skip
+    """Meet or stop the clock; it records the ticket as it is now (or `groups`: as it was
+    just before the change that stops it) for the dashboards' breakdowns."""
+    for name, value in (groups or _ticket_groups(sla_clock.ticket)).items():
+        setattr(sla_clock, name, value)
     calendar = calendar_for(sla_clock.department)
     if sla_clock.state == State.RUNNING:
         _record_passed_checks(sla_clock, now)

@@ -40,7 +40,7 @@ STATUS_CHANGED = "status_changed"
 AGENT_REPLIED = "agent_replied"  # a public reply by a member; details: comment_id
 REQUESTER_REPLIED = "requester_replied"  # the requester's side replied; details: comment_id
 PRIORITY_CHANGED = "priority_changed"
-TRANSFERRED = "transferred"
+TRANSFERRED = "transferred"  # details: old_request_type_id, old_assignee_id
 ASSIGNED = "assigned"  # the assignee changed (to someone, or to nobody); details: old_assignee_id
 
 Listener = Callable[[TicketChange], None]

@@ -605,6 +605,7 @@ def ticket_transfer(
         if request_type.pk == ticket.request_type_id:
             raise ValidationError({"request_type": ["The ticket already has this request type."]})
         old_department, old_type = ticket.department, ticket.request_type
+        old_assignee_id = ticket.assignee_id
         new_department = Department.objects.select_for_update(no_key=True).get(
             pk=request_type.department_id
         )
@@ -620,6 +621,9 @@ def ticket_transfer(
                 now=now,
                 actor=actor,
                 old_department_id=old_department.pk,
+                # The ticket as the old department held it (the SLA clocks it stops
+                # record it).
+                details={"old_request_type_id": old_type.pk, "old_assignee_id": old_assignee_id},
             )
         )
         event = _record(

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from dashboards.selectors import lead_dashboard
+from slas.models import SlaClock
 from surveys import services as survey_services
 from surveys.models import FollowUp, SurveyInvitation, SurveySettings, SurveyTemplate
 from tests.dashboards.history import (
@@ -127,8 +128,10 @@ def answered(it_surveys, it_type, requester, it_agent, it_lead):
 @pytest.fixture
 def spread(berlin_it, desk, history):
     """The history spread over two request types, two agents and four priorities. Set
-    directly (the breakdowns read the tickets' current values; the clocks stay as they
-    were worked): Monitor D G M, Laptop the rest; Pia A B C D, Quinn E F M, nobody else;
+    directly, on the tickets and on their finished clocks (the clocks as if the tickets
+    had had these values when they finished: the breakdowns count a created ticket as it
+    is now, a finished clock as it was then; their business times stay as they were
+    worked): Monitor D G M, Laptop the rest; Pia A B C D, Quinn E F M, nobody else;
     Urgent C D, High A, Low I, Normal the rest."""
     monitor = RequestTypeFactory(department=berlin_it, name="Monitor")
     pia = agent_of(berlin_it, username="pia", first_name="Pia", last_name="Ross")
@@ -136,7 +139,11 @@ def spread(berlin_it, desk, history):
     pks = {name: ticket.pk for name, ticket in history.items()}
 
     def update(names: str, **values) -> None:
-        Ticket.objects.filter(pk__in=[pks[name] for name in names.split()]).update(**values)
+        tickets = [pks[name] for name in names.split()]
+        Ticket.objects.filter(pk__in=tickets).update(**values)
+        SlaClock.objects.filter(
+            ticket__in=tickets, state__in=(SlaClock.State.MET, SlaClock.State.STOPPED)
+        ).update(**{f"finished_{field}": value for field, value in values.items()})
 
     update("D G M", request_type=monitor)
     update(" ".join(pks), assignee=None, priority=Priority.NORMAL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -251,3 +252,27 @@ def test_the_number_of_queries_does_not_grow_with_the_tickets(client, history, i
     with CaptureQueriesContext(connection) as more:
         client.get(MAP, PERIOD)
     assert len(more) == len(few)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-query figures are PostgreSQL's"
+)
+def test_one_query_sla_cells_equal_the_portable_ones(history, hr, make_policy):
+    """PostgreSQL reads the cells' and totals' SLA figures in one GROUPING SETS query over
+    the finished clocks' index-only rows; they are the portable two queries' (IT's
+    history in Berlin, and HR's own tickets in UTC: two zones, two periods)."""
+    from dashboards.map import _periods, _sla_grouping_sets, _sla_portable
+    from tests.dashboards.history import Desk, at
+    from tests.factories import RequestTypeFactory
+    from tickets.models import Department
+
+    make_policy(hr, first_response_minutes=60, resolution_minutes=600)
+    desk = Desk(RequestTypeFactory(department=hr), agent_of(hr))
+    for day in (3, 4, 5):
+        desk.work(UserFactory(home_department=None), at(day, 9), at(day, 9, 20), at(day, 15))
+    providers = list(Department.objects.select_related("calendar").order_by("name"))
+    periods = _periods(providers, first_day=FIRST_DAY, last_day=LAST_DAY)
+    assert len(periods) >= 2
+    figures = _sla_grouping_sets(periods)
+    assert len(figures) > 8 and any(f.median_seconds for f in figures.values())
+    assert figures == _sla_portable(periods)

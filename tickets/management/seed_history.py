@@ -65,6 +65,8 @@ CLOCK_COLUMNS = (
     "ticket_id", "department_id", "policy_id", "kind", "state", "target_seconds",
     "warning_percents", "started_at", "consumed_seconds", "running_since", "due_at",
     "at_risk_at", "met_at", "breached_at", "stopped_at", "stop_reason", "updated_at",
+    "finished_requesting_department_id", "finished_request_type_id", "finished_assignee_id",
+    "finished_priority",
 )  # fmt: skip
 SCHEDULE_FIELDS = slice(12, 14)
 INVITATION_COLUMNS = (
@@ -102,7 +104,7 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
     sql = f"""
         SELECT t.id, t.department_id, t.request_type_id, t.requesting_department_id,
                t.requester_id, t.priority, t.status, t.created_at, t.first_response_at,
-               t.resolved_at, t.closed_at, t.reopen_count
+               t.resolved_at, t.closed_at, t.reopen_count, t.assignee_id
         FROM {Ticket._meta.db_table} t
         WHERE t.id > %s
           AND NOT EXISTS (SELECT 1 FROM {SlaClock._meta.db_table} c WHERE c.ticket_id = t.id)
@@ -123,7 +125,7 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
         live: list[tuple[int, datetime | None, datetime | None]] = []
         for row in tickets:
             (pk, department_id, type_id, requesting_id, requester_id, priority, status,
-             created, first_response, resolved, closed, reopens) = row  # fmt: skip
+             created, first_response, resolved, closed, reopens, assignee_id) = row  # fmt: skip
             calendar = calendars.get(department_id)
             if calendar is None or not calendar.has_working_time:
                 continue
@@ -135,6 +137,13 @@ def lay_history(*, now: datetime, rng: random.Random, out: OutputWrapper) -> Non
                 created=created, first_response=first_response, resolved=resolved,
                 closed=closed, now=now, calendar=calendar, rng=rng,
             )  # fmt: skip
+            # A finished clock records the ticket as it was (SlaClock.finished_*): here
+            # as it is, nothing having changed since.
+            finished = (requesting_id, type_id, assignee_id, priority)
+            ticket_clocks = [
+                (*c, *(finished if c[4] in ("met", "stopped") else (None,) * 4))
+                for c in ticket_clocks
+            ]
             clocks += ticket_clocks
             if status in (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.WAITING):
                 running = [c for c in ticket_clocks if c[4] == "running"]
