@@ -23,6 +23,12 @@ With --only-dashboards it captures the lead dashboard and the department map (as
 and the agent's home (as --agent; `make run`'s seed: --agent priya):
 
     .venv/bin/python scripts/screenshots.py --password demo --agent priya --only-dashboards
+
+With --only-knowledge it captures the help articles: the requester's home, a search, an
+article, the new-request form with the articles its title suggests (IT's "Laptop or
+hardware problem" form) and, as --agent, the department's article list:
+
+    .venv/bin/python scripts/screenshots.py --password demo --agent priya --only-knowledge
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output", nargs="?", default="docs/screenshots", help="folder for the PNGs")
     parser.add_argument("--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--requester", default="maya", help="an employee with a few requests")
+    parser.add_argument("--requester", default="emma", help="an employee with a few requests")
     parser.add_argument("--agent", default="sam", help="an agent of a department with tickets")
     parser.add_argument("--empty-user", default="", help="a user with no requests (empty state)")
     parser.add_argument(
@@ -78,6 +84,11 @@ def parse_args() -> argparse.Namespace:
         "--only-dashboards",
         action="store_true",
         help="capture the lead dashboard, the department map and the agent home only",
+    )
+    parser.add_argument(
+        "--only-knowledge",
+        action="store_true",
+        help="capture the help articles: home, search, an article, suggestions while filing",
     )
     parser.add_argument("--admin", default="admin", help="a superuser, for Django admin")
     parser.add_argument("--lead", default="david", help="a department lead")
@@ -162,6 +173,25 @@ def dashboard_shots(s: Shooter, args: argparse.Namespace) -> None:
     page.context.close()
 
 
+def knowledge_shots(s: Shooter, args: argparse.Namespace) -> None:
+    print(f"Requester: {args.requester}")
+    page = s.session(args.requester)
+    s.visit(page, "/kb/", "33-help-articles")
+    s.visit(page, "/kb/search/?q=printer+not+printing", "34-help-search")
+    page.click(".kb-list a")
+    s.shot(page, "35-help-article")
+    page.goto(s.url("/requests/new/IT/"))
+    page.get_by_role("link", name="Laptop or hardware problem").click()
+    page.get_by_label("Title").press_sequentially("My printer is jammed", delay=30)
+    page.locator("#kb-suggestions .kb-list a").first.wait_for()
+    s.shot(page, "36-new-request-suggestions", full_page=False)
+    page.context.close()
+    print(f"Agent: {args.agent}")
+    page = s.session(args.agent)
+    s.visit(page, "/kb/departments/IT/", "37-help-articles-agent")
+    page.context.close()
+
+
 def run(args: argparse.Namespace) -> None:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -172,7 +202,9 @@ def run(args: argparse.Namespace) -> None:
             escalation_shots(s, args)
         if args.only_dashboards:
             dashboard_shots(s, args)
-        if args.only_escalations or args.only_dashboards:
+        if args.only_knowledge:
+            knowledge_shots(s, args)
+        if args.only_escalations or args.only_dashboards or args.only_knowledge:
             browser.close()
             return
 
