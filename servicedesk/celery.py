@@ -5,8 +5,11 @@ from typing import Any
 
 from celery import Celery, shared_task
 from django.db import DatabaseError
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings")
+# The embedded broker (filesystem://) publishes atomically: see servicedesk/broker.py.
+TRANSPORT_ALIASES["filesystem"] = "servicedesk.broker:Transport"
 
 app = Celery("servicedesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
