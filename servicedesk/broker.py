@@ -29,14 +29,16 @@ PARTIAL_SUFFIX = ".part"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
-        """Put `message` onto `queue`: written aside, then renamed into the folder."""
+    # kombu's filesystem Channel already overrides the base's `_put(queue, message)` as
+    # `_put(queue, payload, **kwargs)`; this keeps the filesystem one.
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
+        """Put `payload` onto `queue`: written aside, then renamed into the folder."""
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + PARTIAL_SUFFIX
         try:
             with open(partial, "wb") as f:
-                f.write(str_to_bytes(dumps(message)))
+                f.write(str_to_bytes(dumps(payload)))
             os.replace(partial, final)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
