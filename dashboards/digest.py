@@ -32,7 +32,6 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -45,7 +44,7 @@ from dashboards.selectors import (
     lead_satisfaction,
 )
 from outbox.models import Message
-from outbox.services import outbox_enqueue
+from outbox.services import outbox_enqueue_once
 from surveys.stats import SurveyFigures
 from tickets.models import Department, Membership
 from tickets.selectors import department_time_zone, local_days
@@ -340,16 +339,8 @@ def _send_department(
     queued = 0
     for lead in reachable:
         key = digest_dedupe_key(department=department, lead=lead, week=week)
-        try:
-            # A savepoint: a refused insert leaves an outer transaction usable (and its
-            # after-commit delivery is dropped with it).
-            with transaction.atomic():
-                outbox_enqueue(
-                    topic=Message.Topic.EMAIL,
-                    dedupe_key=key,
-                    payload=digest_email(digest=digest, lead=lead),
-                )
-        except IntegrityError:
+        payload = digest_email(digest=digest, lead=lead)
+        if not outbox_enqueue_once(topic=Message.Topic.EMAIL, dedupe_key=key, payload=payload):
             logger.info("weekly digest %s: already enqueued by another run", key)
             continue
         queued += 1

@@ -16,8 +16,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -38,7 +39,7 @@ from knowledge.models import (
 from knowledge.search import search_vector
 from knowledge.selectors import article_list_linkable, can_edit_article, can_review_article
 from outbox.models import Message
-from outbox.services import outbox_enqueue
+from outbox.services import outbox_enqueue, outbox_enqueue_once
 from tickets import hooks
 from tickets.markdown import render_markdown
 from tickets.models import Comment, Department, Membership, Ticket
@@ -243,6 +244,11 @@ def _index(article: Article) -> None:
         Article.objects.filter(pk=article.pk).update(search_vector=search_vector())
 
 
+def _article_url(article: Article) -> str:
+    """The article's address for an email."""
+    return f"{settings.SITE_URL}{reverse('kb_article', args=[article.slug])}"
+
+
 def _record(
     article: Article, actor: User | None, action: str, *, now: datetime, message: str = ""
 ) -> ArticleEvent:
@@ -323,7 +329,7 @@ def _feedback_email(*, article: Article, feedback: ArticleFeedback, user: User) 
         "article": article,
         "feedback": feedback,
         "from_user": user,
-        "url": f"{settings.SITE_URL}/kb/articles/{article.slug}/",
+        "url": _article_url(article),
     }
     verdict = "helped" if feedback.helpful else "did not help"
     return {
@@ -510,20 +516,12 @@ def _remind(*, article: Article, days: int, now: datetime) -> int:
     context = {
         "article": article,
         "days": days,
-        "url": f"{settings.SITE_URL}/kb/articles/{article.slug}/",
+        "url": _article_url(article),
     }
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent run's insert is refused
-            outbox_enqueue(
-                topic=Message.Topic.EMAIL,
-                dedupe_key=key,
-                payload={
-                    "to": owner.email,
-                    "subject": f"Time to review “{article.title}”",
-                    "text": render_to_string("emails/kb_review_reminder.txt", context),
-                    "headers": {"Auto-Submitted": "auto-generated"},
-                },
-            )
-    except IntegrityError:
-        return 0
-    return 1
+    payload = {
+        "to": owner.email,
+        "subject": f"Time to review “{article.title}”",
+        "text": render_to_string("emails/kb_review_reminder.txt", context),
+        "headers": {"Auto-Submitted": "auto-generated"},
+    }
+    return int(outbox_enqueue_once(topic=Message.Topic.EMAIL, dedupe_key=key, payload=payload))

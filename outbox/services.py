@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -111,6 +111,18 @@ def outbox_enqueue(
     if available_at is None:
         transaction.on_commit(lambda: _schedule_delivery_unsafe(message.pk))
     return message
+
+
+def outbox_enqueue_once(*, topic: str, dedupe_key: str, payload: dict[str, Any]) -> bool:
+    """`outbox_enqueue` unless a message with this key exists (an earlier or concurrent
+    run wrote it): True when this call wrote it. The insert is a savepoint, so a refused
+    one leaves an outer transaction usable (and its after-commit delivery is dropped)."""
+    try:
+        with transaction.atomic():
+            outbox_enqueue(topic=topic, dedupe_key=dedupe_key, payload=payload)
+    except IntegrityError:
+        return False
+    return True
 
 
 DELIVERY_CHUNK = 50
