@@ -232,6 +232,12 @@ class SurveyInvitation(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # The answer's figures, copied from the response by `survey_respond` when it is
+    # recorded (the response is never edited): the statistics count the invitations
+    # alone, index-only (survey_inv_stats), without joining every answer.
+    score = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    nps = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    commented = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -246,12 +252,33 @@ class SurveyInvitation(models.Model):
                 condition=models.Q(expires_at__gt=models.F("send_at")),
                 name="survey_invitation_expires_after_sending",
             ),
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True)
+                | models.Q(score__gte=1, score__lte=5, answered_at__isnull=False),
+                name="survey_invitation_score_answered",
+            ),
         ]
         indexes = [
             # The per-person cap and "my pending surveys".
             models.Index(fields=["requester", "-created_at"], name="survey_inv_requester"),
             # Statistics over a period.
             models.Index(fields=["department", "created_at"], name="survey_inv_department"),
+            # Every survey figure (surveys.stats): what they count and group by, so a
+            # period's figures are one index-only range read.
+            models.Index(
+                fields=["department", "created_at"],
+                name="survey_inv_stats",
+                include=["requesting_department", "sla_met", "anonymous", "score", "nps"],
+                condition=models.Q(withdrawn_at__isnull=True),
+            ),
+            # The lead dashboard's latest comments: read newest first, index-only (the
+            # period's test on created_at included), a few rows.
+            models.Index(
+                fields=["department", "-answered_at", "-id"],
+                name="survey_inv_commented",
+                include=["created_at"],
+                condition=models.Q(commented=True, withdrawn_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -237,7 +237,8 @@ def survey_respond(
         except IntegrityError:  # SQLite takes no row lock: the UNIQUE constraint decides
             raise AlreadyAnswered from None
         invitation.answered_at = now
-        invitation.save(update_fields=["answered_at"])
+        invitation.score, invitation.nps, invitation.commented = score, nps, bool(comment)
+        invitation.save(update_fields=["answered_at", "score", "nps", "commented"])
         survey_settings = settings_for(department_id=invitation.department_id)
         if survey_settings is not None and score <= survey_settings.low_score_threshold:
             _open_follow_up(response=response, invitation=invitation, now=now)

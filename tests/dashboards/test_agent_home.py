@@ -113,6 +113,7 @@ def answer(ticket, score, when, *, anonymous=False):
         requesting_department=ticket.requesting_department, requester=ticket.requester,
         token_seed=str(ticket.pk), token_hash=f"{ticket.pk:064d}", anonymous=anonymous,
         created_at=when, send_at=when, expires_at=when + timedelta(days=14), answered_at=when,
+        score=score,  # as survey_respond copies it
     )  # fmt: skip
     SurveyResponse.objects.create(invitation=invitation, score=score, created_at=when)
 

@@ -320,7 +320,7 @@ def week(berlin_it, desk, requester, hr):
             requesting_department=ticket.requesting_department, requester=ticket.requester,
             token_seed=str(number), token_hash=f"{number:064d}", created_at=sent,
             send_at=sent, expires_at=sent + timedelta(days=14),
-            answered_at=sent if score else None,
+            answered_at=sent if score else None, score=score, nps=nps,
         )  # fmt: skip
         if score is None:
             continue

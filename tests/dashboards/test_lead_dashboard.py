@@ -357,6 +357,7 @@ def test_satisfaction_per_requesting_department_comes_from_the_surveys(
             send_at=sent,
             expires_at=sent + timedelta(days=14),
             answered_at=sent if score else None,
+            score=score,  # as survey_respond copies it
         )
         if score:
             SurveyResponse.objects.create(invitation=invitation, score=score, created_at=sent)

@@ -87,6 +87,8 @@ def test_answering_records_the_response_and_shows_the_thank_you_page(
     assert answer.created_at == clock.now
     invitation.refresh_from_db()
     assert invitation.answered_at == clock.now
+    # The statistics read the answer's figures from the invitation (surveys.stats).
+    assert (invitation.score, invitation.nps, invitation.commented) == (4, 9, True)
     page = client.get(path)
     assert page.status_code == 200
     assert b"Thank you for your answer" in page.content
@@ -101,6 +103,19 @@ def test_a_second_submit_records_nothing_and_shows_the_thank_you_page(client, in
     assert second.status_code == 200
     assert b"Thank you for your answer" in second.content
     assert list(SurveyResponse.objects.values_list("score", "comment")) == [(5, "")]
+
+
+def test_an_answer_without_comment_or_recommendation_is_copied_as_such(invitation, clock):
+    services.survey_respond(invitation=invitation, score=2, comment="   ", now=clock.now)
+    invitation.refresh_from_db()
+    assert (invitation.score, invitation.nps, invitation.commented) == (2, None, False)
+
+
+def test_a_refused_answer_copies_nothing_onto_the_invitation(invitation, clock):
+    with pytest.raises(ValidationError):
+        services.survey_respond(invitation=invitation, score=6, comment="x", now=clock.now)
+    invitation.refresh_from_db()
+    assert (invitation.score, invitation.nps, invitation.commented) == (None, None, False)
 
 
 def test_answering_twice_through_the_service_raises(invitation, clock):

@@ -57,6 +57,9 @@ class Answers:
             expires_at=at + timedelta(days=14),
             withdrawn_at=at if withdrawn else None,
             answered_at=at if score else None,
+            # The answer's copy, as survey_respond writes it.
+            score=score or None,
+            nps=nps if score else None,
         )
         if score:
             SurveyResponse.objects.create(

@@ -72,7 +72,8 @@ SCHEDULE_FIELDS = slice(12, 14)
 INVITATION_COLUMNS = (
     "id", "ticket_id", "resolution", "department_id", "requesting_department_id",
     "requester_id", "token_seed", "token_hash", "sla_met", "anonymous", "created_at",
-    "send_at", "reminder_at", "expires_at", "sent_at", "reminded_at", "answered_at",
+    "send_at", "reminder_at", "expires_at", "sent_at", "reminded_at", "answered_at", "score",
+    "nps", "commented",
 )  # fmt: skip
 RESPONSE_COLUMNS = (
     "id", "invitation_id", "score", "reasons", "comment", "nps", "may_contact", "created_at",
@@ -308,12 +309,13 @@ def _surveys(
                 invitation_id, pk, reopens + 1, department_id, requesting_id, requester_id, seed,
                 hashlib.sha256(seed.encode()).hexdigest(), sla_met, False, resolved, send_at,
                 send_at + timedelta(days=3), expires_at, send_at if send_at <= now else None,
-                None, answered_at,
+                None, answered_at, None, None, False,
             )
         )  # fmt: skip
         if answered_at is not None:
             answered.append((invitation_id, department_id, answered_at, sla_met))
     response_ids = _reserve_ids(SurveyResponse._meta.db_table, len(answered))
+    positions = {invitation_id: i for i, invitation_id in enumerate(invitation_ids)}
     responses: list[tuple[Any, ...]] = []
     follow_ups: list[tuple[Any, ...]] = []
     for response_id, (invitation_id, department_id, answered_at, sla_met) in zip(
@@ -326,6 +328,10 @@ def _surveys(
         responses.append(
             (response_id, invitation_id, score, "[]", comment, nps, False, answered_at)
         )
+        # The invitation carries its answer's figures (as surveys.services.survey_respond
+        # copies them).
+        position = positions[invitation_id]
+        invitations[position] = (*invitations[position][:-3], score, nps, bool(comment))
         if score <= LOW_SCORE:
             closed_at = answered_at + timedelta(days=rng.uniform(0.5, 6))
             lead = rng.choice(leads.get(department_id) or [None])
