@@ -15,13 +15,14 @@ department", and each column's total its dashboard's overall figures.
 Totals: per column (the providing department's whole service) and per row (everything
 the requesting department asked of anyone; no satisfaction: the providers' anonymity
 rules differ). Every figure is aggregated by the database, exactly: seven queries
-whatever the number of tickets (six on PostgreSQL, where the SLA counts and percentiles
-are one GROUPING SETS query over the finished clocks' index-only rows,
-`dashboards.selectors.finished_clock_rows`). A finished clock counts for the requesting
-department it recorded when it finished (`SlaClock.finished_requesting_department`, the
-ticket's snapshot taken at filing). Access: leads of any department and superusers
-(`department_map_access`); the counts are no secret, the tickets behind a cell are shown
-only to those who may open the providing department's queue.
+whatever the number of tickets (on PostgreSQL the SLA counts come per bucket of business
+time from one GROUPING SETS over the finished clocks' index-only rows, and the exact
+percentiles from the buckets holding their ranks: `dashboards.clock_figures`). A
+finished clock counts for the requesting department it recorded when it finished
+(`SlaClock.finished_requesting_department`, the ticket's snapshot taken at filing).
+Access: leads of any department and superusers (`department_map_access`); the counts are
+no secret, the tickets behind a cell are shown only to those who may open the providing
+department's queue.
 """
 
 from __future__ import annotations
@@ -38,13 +39,8 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Value
 
 from accounts.models import User
-from dashboards.selectors import (
-    NO_CLOCKS,
-    NO_DEPARTMENT,
-    SlaFigures,
-    finished_clock_rows,
-    met_percentiles,
-)
+from dashboards.clock_figures import clock_figures
+from dashboards.selectors import NO_CLOCKS, NO_DEPARTMENT, SlaFigures, met_percentiles
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation, SurveySettings
 from surveys.stats import (
@@ -226,35 +222,19 @@ def _sla(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]
 
 
 def _sla_grouping_sets(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]:
-    """`_sla` in one query on PostgreSQL: the finished clocks of every zone's period read
-    index-only (`finished_clock_rows`), the cells, the totals per provider and per
-    requester and the overall total from one GROUP BY GROUPING SETS, the percentiles of
-    the resolution clocks with percentile_disc (nearest rank, as the lead dashboard's)."""
-    sql, params = finished_clock_rows(periods)
+    """`_sla` on PostgreSQL: the finished clocks of every zone's period read index-only,
+    the cells', the totals' per provider and per requester and the overall counts per
+    bucket of business time from one hashed GROUPING SETS, and the exact percentiles of
+    the resolution clocks from only the buckets holding their ranks
+    (`dashboards.clock_figures`, nearest rank as the lead dashboard's). Two queries."""
     requester = "finished_requesting_department_id"
-    outer = f"""
-        SELECT kind, GROUPING(department_id), GROUPING({requester}), department_id,
-               {requester}, COUNT(*), COUNT(*) FILTER (WHERE met AND NOT breached),
-               COUNT(*) FILTER (WHERE breached),
-               percentile_disc(0.5) WITHIN GROUP (ORDER BY consumed_seconds)
-                   FILTER (WHERE met AND kind = %s),
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY consumed_seconds)
-                   FILTER (WHERE met AND kind = %s)
-        FROM ({sql}) finished
-        GROUP BY GROUPING SETS ((kind, department_id, {requester}), (kind, department_id),
-                                (kind, {requester}), (kind))
-    """  # noqa: S608 (only column names from the code; values are parameters)
-    with connection.cursor() as cursor:
-        cursor.execute(outer, [Kind.RESOLUTION, Kind.RESOLUTION, *params])
-        rows = cursor.fetchall()
+    sets = [("department_id", requester), ("department_id",), (requester,), ()]
+    figures = clock_figures(periods, sets, percentile_kinds=[Kind.RESOLUTION])
     result: dict[tuple[str, int, int | None], SlaFigures] = {}
-    for kind, all_providers, all_requesters, provider, requester_id, *figures in rows:
-        key = (
-            kind,
-            TOTAL if all_providers else provider,
-            TOTAL if all_requesters else requester_id,
-        )
-        result[key] = SlaFigures(*figures)
+    for (n, kind, values), counted in figures.items():
+        provider = values[0] if n in (0, 1) else TOTAL
+        requester_id = values[-1] if n in (0, 2) else TOTAL
+        result[(kind, provider, requester_id)] = SlaFigures(*counted)
     return result
 
 

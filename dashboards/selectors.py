@@ -31,10 +31,11 @@ from slaclock_dept_met_groups and slaclock_dept_late_groups, which include every
 they count and group by: no join to the tickets. The breakdowns share the overall
 figures' queries: the counts are grouped by every dimension at once and added up per
 group in Python (the rows are the distinct combinations, not the tickets), the
-percentiles come from one UNION ALL over the dimensions. On PostgreSQL the counts and
-the percentiles are one GROUP BY GROUPING SETS query with percentile_disc (thirteen
-queries at most) over `finished_clock_rows`: two index-only range reads. Access is the
-caller's to check (`department_access_for_lead`).
+percentiles come from one UNION ALL over the dimensions. On PostgreSQL the counts come
+per bucket of business time from one hashed GROUPING SETS over the index-only rows of
+`dashboards.clock_figures.finished_clock_rows`, and the exact percentiles from only the
+buckets holding their ranks (`dashboards.clock_figures`: no sort of the period). Access
+is the caller's to check (`department_access_for_lead`).
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Max, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncWeek
 from django.http import Http404
 
 from accounts.models import User
+from dashboards.clock_figures import CLOCK_GROUP_DB_COLUMNS, clock_figures
 from slas.models import SlaClock
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 from surveys.stats import (
@@ -249,42 +251,6 @@ def _finished_clocks(
     return SlaClock.objects.filter(met | stopped_late, department=department, kind__in=KINDS)
 
 
-# Providers and the period [since, until) that applies to them (the map: one per zone).
-ClockRange = tuple[Sequence[int], datetime, datetime]
-
-
-def finished_clock_rows(ranges: Sequence[ClockRange]) -> tuple[str, list[Any]]:
-    """SQL and parameters of `_finished_clocks` (for each range) as rows of `kind`,
-    `department_id`, `met` (met, not stopped), `breached`, `consumed_seconds` (of the met
-    ones) and the `finished_*` columns, for PostgreSQL: a UNION ALL of one range read per
-    range and way of finishing, each an index-only scan of slaclock_dept_met_groups or
-    slaclock_dept_late_groups. (The ORM's OR of the two makes PostgreSQL read both
-    indexes into one bitmap and then the table: tens of thousands of random page reads
-    a month.)"""
-    table = SlaClock._meta.db_table
-    groups = ", ".join(CLOCK_GROUP_DB_COLUMNS)
-    kinds = ", ".join(["%s"] * len(KINDS))
-    met = (
-        "SELECT kind, department_id, TRUE AS met, breached_at IS NOT NULL AS breached, "  # noqa: S608
-        f"consumed_seconds, {groups} FROM {table} WHERE state = %s AND department_id IN "
-        "({ids}) AND met_at >= %s AND met_at < %s AND kind IN ({kinds})"
-    )  # (table and column names from the code; values are parameters)
-    stopped_late = (
-        f"SELECT kind, department_id, FALSE, TRUE, NULL, {groups} FROM {table} "  # noqa: S608
-        "WHERE state = %s AND breached_at IS NOT NULL AND department_id IN ({ids}) "
-        "AND stopped_at >= %s AND stopped_at < %s AND kind IN ({kinds})"
-    )  # (table and column names from the code; values are parameters)
-    parts: list[str] = []
-    params: list[Any] = []
-    for departments, since, until in ranges:
-        ids = ", ".join(["%s"] * len(departments))
-        parts.append(met.format(ids=ids, kinds=kinds))
-        params += [State.MET, *departments, since, until, *KINDS]
-        parts.append(stopped_late.format(ids=ids, kinds=kinds))
-        params += [State.STOPPED, *departments, since, until, *KINDS]
-    return " UNION ALL ".join(parts), params
-
-
 # --- The breakdowns -------------------------------------------------------------------------
 
 
@@ -366,16 +332,14 @@ def _sla_figures(
     group of each dimension (by the clocks' `finished_*` columns: no join to the
     tickets). Two queries: the counts, grouped by every dimension at once and added up
     here (a count of a group is the sum of its parts), then the business-time
-    percentiles (which do not add up, so each group's are the database's). One on
-    PostgreSQL (`_sla_figures_grouping_sets`)."""
+    percentiles (which do not add up, so each group's are the database's). On
+    PostgreSQL, `_sla_figures_grouping_sets`."""
     if connection.vendor == "postgresql":
         return _sla_figures_grouping_sets(department=department, since=since, until=until)
     return _sla_figures_portable(_finished_clocks(department=department, since=since, until=until))
 
 
 CLOCK_GROUP_COLUMNS = tuple(d.clock_field for d in DIMENSIONS)
-CLOCK_GROUP_DB_COLUMNS = tuple(f"{name}_id" if name != "finished_priority" else name
-                               for name in CLOCK_GROUP_COLUMNS)  # fmt: skip
 
 
 def _sla_figures_portable(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group], SlaFigures]:
@@ -414,36 +378,17 @@ def _sla_figures_portable(clocks: QuerySet[SlaClock]) -> dict[tuple[str, Group],
 def _sla_figures_grouping_sets(
     *, department: Department, since: datetime, until: datetime
 ) -> dict[tuple[str, Group], SlaFigures]:
-    """`_sla_figures` in one query on PostgreSQL: the period's finished clocks read once
-    (index-only, `finished_clock_rows`), every group's counts and percentiles
-    (percentile_disc over the met clocks, as in `_met_percentiles_grouping_sets`) from
-    one GROUP BY GROUPING SETS, a set per dimension."""
-    sql, params = finished_clock_rows([([department.pk], since, until)])
-    keys = CLOCK_GROUP_DB_COLUMNS
-    sets = ["(kind)"] + [f"(kind, {key})" for key in keys]
-    outer = f"""
-        SELECT kind, {", ".join(f"GROUPING({key})" for key in keys)}, {", ".join(keys)},
-               COUNT(*), COUNT(*) FILTER (WHERE met AND NOT breached),
-               COUNT(*) FILTER (WHERE breached),
-               percentile_disc(0.5) WITHIN GROUP (ORDER BY consumed_seconds) FILTER (WHERE met),
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY consumed_seconds) FILTER (WHERE met)
-        FROM ({sql}) finished
-        GROUP BY GROUPING SETS ({", ".join(sets)})
-    """  # noqa: S608 (only column names from _meta; values are parameters)
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        rows = cursor.fetchall()
+    """`_sla_figures` on PostgreSQL: the counts per bucket of business time of every
+    group (ALL and each dimension's) from one hashed GROUPING SETS over the period's
+    finished clocks, read index-only; then the exact percentiles from only the buckets
+    holding their ranks (`dashboards.clock_figures`). Two queries, no sort of the
+    period."""
+    sets = [(), *((column,) for column in CLOCK_GROUP_DB_COLUMNS)]
+    figures = clock_figures([([department.pk], since, until)], sets)
     result: dict[tuple[str, Group], SlaFigures] = {}
-    count = len(DIMENSIONS)
-    for row in rows:
-        grouped = row[1 : 1 + count]
-        values = row[1 + count : 1 + 2 * count]
-        finished, met_count, breached_count, median, p90 = row[1 + 2 * count :]
-        group = ALL
-        if 0 in grouped:  # GROUPING(key) is 0 in the dimension's own set
-            i = grouped.index(0)
-            group = (DIMENSIONS[i].field, values[i])
-        result[(row[0], group)] = SlaFigures(finished, met_count, breached_count, median, p90)
+    for (n, kind, values), counted in figures.items():
+        group = ALL if n == 0 else (DIMENSIONS[n - 1].field, values[0])
+        result[(kind, group)] = SlaFigures(*counted)
     return result
 
 
@@ -456,13 +401,11 @@ def met_percentiles(
 
     One query: the met clocks once per part (UNION ALL), ranked by a window function per
     (kind, dim, grp) and picked by an outer GROUP BY, so the database returns one row per
-    group whatever the number of clocks (SQLite and PostgreSQL alike): rank r of n is at
-    or past the p-th percentile when 100 r >= p n, and the percentile is the smallest
-    such value.
+    group whatever the number of clocks: rank r of n is at or past the p-th percentile
+    when 100 r >= p n, and the percentile is the smallest such value. (The portable way:
+    PostgreSQL's is `dashboards.clock_figures`, which sorts no period.)
     """
     met = clocks.filter(state=State.MET)
-    if connection.vendor == "postgresql":
-        return _met_percentiles_grouping_sets(met, parts)
     compiled = [
         met.annotate(dim=dim, grp=grp)
         .values("kind", "dim", "grp", "consumed_seconds")
@@ -491,51 +434,6 @@ def met_percentiles(
         cursor.execute(outer, params)
         rows = cursor.fetchall()
     return {(k, d, g): (median, p90) for k, d, g, median, p90 in rows}
-
-
-def _met_percentiles_grouping_sets(
-    met: QuerySet[SlaClock], parts: Sequence[tuple[Any, Any]]
-) -> dict[tuple[str, Any, Any], tuple[int, int]]:
-    """`met_percentiles` on PostgreSQL: the met clocks read (and joined) once, every
-    part's groups from one GROUP BY GROUPING SETS with percentile_disc, which is nearest
-    rank by definition (the first value whose rank r of n has r >= p n; p n is computed
-    in floating point, which gives the same rank as 100 r >= 100 p n for p = 0.5 and 0.9
-    at every n up to two million, checked). The portable UNION ALL reads and joins the
-    clocks once per part: five times for the lead dashboard, seconds over a year of a
-    large department."""
-    annotations: dict[str, Any] = {}
-    for i, (dim, grp) in enumerate(parts):
-        annotations[f"dim{i}"], annotations[f"grp{i}"] = dim, grp
-    sql, params = (
-        met.annotate(**annotations)
-        .values("kind", "consumed_seconds", *annotations)
-        .order_by()
-        .query.sql_with_params()
-    )
-    quote = connection.ops.quote_name
-    kind, seconds = quote("kind"), quote("consumed_seconds")
-    dims = [quote(f"dim{i}") for i in range(len(parts))]
-    grps = [quote(f"grp{i}") for i in range(len(parts))]
-    sets = ", ".join(f"({kind}, {dim}, {grp})" for dim, grp in zip(dims, grps, strict=True))
-    columns = ", ".join(f"{dim}, {grp}" for dim, grp in zip(dims, grps, strict=True))
-    outer = f"""
-        SELECT {kind}, {", ".join(f"GROUPING({grp})" for grp in grps)}, {columns},
-               percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}),
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds})
-        FROM ({sql}) met
-        GROUP BY GROUPING SETS ({sets})
-    """  # noqa: S608 (only quoted identifiers and the ORM's own SQL; values are parameters)
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        rows = cursor.fetchall()
-    count = len(parts)
-    result: dict[tuple[str, Any, Any], tuple[int, int]] = {}
-    for row in rows:
-        # GROUPING(column) is 0 in the set that groups by it: the row's part.
-        part = row[1 : 1 + count].index(0)
-        dim, grp = row[1 + count + 2 * part], row[2 + count + 2 * part]
-        result[(row[0], dim, grp)] = (row[-2], row[-1])
-    return result
 
 
 TICKET_GROUP_COLUMNS = tuple(d.field for d in DIMENSIONS)
@@ -747,7 +645,9 @@ def lead_satisfaction(
         for start, week in zip(starts, hide_small_groups(figures, limit), strict=True)
     ]
     withheld = stats.overall.hidden
-    comments = [] if withheld else _recent_comments(invitations, anonymous=stats.anonymous)
+    comments = (
+        [] if withheld else _recent_comments(invitations, since=since, anonymous=stats.anonymous)
+    )
     open_follow_ups = FollowUp.objects.filter(department=department, closed_at__isnull=True)
     return LeadSatisfaction(
         stats=stats,
@@ -773,15 +673,25 @@ def _mondays(*, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo) -> list
 
 
 def _recent_comments(
-    invitations: QuerySet[SurveyInvitation], *, anonymous: bool
+    invitations: QuerySet[SurveyInvitation], *, since: datetime, anonymous: bool
 ) -> list[RecentComment]:
+    """The latest RECENT_COMMENTS answers with a comment to `invitations` (created from
+    `since`), newest first. The invitations are found newest answer first by an
+    index-only read of survey_inv_commented (the answered invitations with a comment),
+    which stops after a few rows: an answer comes after its invitation, so nothing
+    answered before `since` counts. Then their responses (one query)."""
+    latest = (
+        invitations.filter(commented=True, answered_at__gte=since)
+        .order_by("-answered_at", "-id")
+        .values("pk")[:RECENT_COMMENTS]
+    )
     responses = (
-        SurveyResponse.objects.filter(invitation__in=invitations)
-        .exclude(comment="")
+        SurveyResponse.objects.filter(invitation__in=Subquery(latest))
         .select_related(
             "invitation__ticket", "invitation__requester", "invitation__requesting_department"
         )
-        .order_by("-created_at", "-id")[:RECENT_COMMENTS]
+        # An answer's time is its invitation's answered_at (survey_respond sets both).
+        .order_by("-invitation__answered_at", "-invitation_id")
     )
     comments = []
     for response in responses:

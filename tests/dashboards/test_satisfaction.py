@@ -61,6 +61,14 @@ def test_recent_comments_newest_first_with_the_requester(it, answered, requester
     assert (comments[0].requester, comments[0].requesting_department) == (str(requester), "Sales")
 
 
+def test_recent_comments_are_of_the_surveys_of_the_period(it, answered):
+    # The invitations of 9 March alone (each answered an hour after it was made).
+    one_day = section(it, first_day=date(2026, 3, 9), last_day=date(2026, 3, 9))
+    assert [c.comment for c in one_day.comments] == ["=SUM(A1)"]
+    from_the_ninth = section(it, first_day=date(2026, 3, 9), last_day=date(2026, 3, 15))
+    assert [c.comment for c in from_the_ninth.comments] == ["Not solved", "=SUM(A1)"]
+
+
 def test_at_most_ten_comments(it, answered, monkeypatch):
     monkeypatch.setattr("dashboards.selectors.RECENT_COMMENTS", 2)
     assert [c.score for c in section(it).comments] == [1, 3]

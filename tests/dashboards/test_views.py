@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.urls import reverse
 
 from tests.factories import RequestTypeFactory, TicketFactory, lead_of
@@ -113,9 +112,9 @@ def test_page_query_count_is_fixed(client, it_lead, it_type, requester, django_a
     # figures; the satisfaction section's 3 (weekly averages, comments, follow-ups); the
     # department tabs; the live lists' 3 (counts, at risk, breached). (21 + 3 before the
     # breakdowns by request type, agent and priority: the figures share their queries
-    # now, see test_figures_take_a_fixed_number_of_queries; one fewer on PostgreSQL.)
+    # now, see test_figures_take_a_fixed_number_of_queries.)
     # The help articles' 2 (views, feedback and deflections together; empty searches).
-    with django_assert_num_queries(25 if connection.vendor == "sqlite" else 24):
+    with django_assert_num_queries(25):
         response = client.get(url())
     assert response.status_code == 200
 
