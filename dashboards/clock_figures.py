@@ -147,18 +147,20 @@ def _histograms(
         rows = cursor.fetchall()
     counts: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
     histograms: dict[Key, dict[int, int]] = defaultdict(dict)
-    positions = {c: i for i, c in enumerate(columns)}
-    for kind, mask, bucket, *rest in rows:
-        n = masks[mask]
-        values = tuple(rest[positions[c]] for c in sets[n])
-        finished, met_in_time, breached, met = rest[bits:]
-        key = (n, kind, values)
+    # Per set: its index and where its columns are in a row (thousands of rows a month).
+    plan = {mask: (n, [columns.index(c) + 3 for c in sets[n]]) for mask, n in masks.items()}
+    with_percentiles = set(percentile_kinds)
+    for row in rows:
+        kind = row[0]
+        n, at = plan[row[1]]
+        key = (n, kind, tuple([row[i] for i in at]))
+        finished, met_in_time, breached, met = row[3 + bits :]
         total = counts[key]
         total[0] += finished
         total[1] += met_in_time
         total[2] += breached
-        if met and kind in percentile_kinds:
-            histograms[key][bucket] = met
+        if met and kind in with_percentiles:
+            histograms[key][row[2]] = met
     return counts, histograms
 
 

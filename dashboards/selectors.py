@@ -201,9 +201,16 @@ def lead_dashboard(
         department=department, created_at__gte=since, created_at__lt=until
     )
     sla = _sla_figures(department=department, since=since, until=until)
-    volume = _volume(created)
+    if connection.vendor == "postgresql":
+        volume, created_weeks = _created_grouping_sets(
+            department=department, since=since, until=until, tz=tz
+        )
+    else:
+        volume, created_weeks = _volume(created), _created_weeks(created, tz=tz)
     names = _group_names({*volume, *(group for _, group in sla)})
-    weeks, reopen = _weeks(department=department, created=created, since=since, until=until, tz=tz)
+    weeks, reopen = _weeks(
+        department=department, created_weeks=created_weeks, since=since, until=until, tz=tz
+    )
     live = _live(department=department, now=now)
     surveys = survey_stats(
         department=department, since=since, until=until, by_requesting_department=True
@@ -483,14 +490,11 @@ def _breakdown(
     return rows
 
 
-def _weeks(
-    *, department: Department, created: QuerySet[Ticket], since: datetime, until: datetime,
-    tz: zoneinfo.ZoneInfo,
-) -> tuple[list[Week], dict[str, int]]:  # fmt: skip
-    """Created and resolved per local week (Monday), every week of the period listed; and
-    the reopen rate's counts (`resolved_once`, `reopened`), which come with the created
-    ones (one read of the period's new tickets, from ticket_dept_created)."""
-    created_rows = cast(
+def _created_weeks(created: QuerySet[Ticket], *, tz: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
+    """The tickets created in the period per local week (`week`, its Monday): `n`, and
+    the reopen rate's counts (`resolved_once`, `reopened`). One query, index-only over
+    ticket_dept_created."""
+    return cast(
         list[dict[str, Any]],
         list(
             created.annotate(week=TruncWeek("created_at", tzinfo=tz))
@@ -504,6 +508,56 @@ def _weeks(
             )
         ),
     )
+
+
+def _created_grouping_sets(
+    *, department: Department, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[dict[Group, int], list[dict[str, Any]]]:
+    """`_volume` and `_created_weeks` in one query on PostgreSQL: the period's new
+    tickets read once (index-only, ticket_dept_created) and counted per local week and
+    per group of each dimension by one hashed GROUP BY GROUPING SETS (a few dozen rows
+    back, where grouping by every dimension at once returned thousands to add up here)."""
+    table = Ticket._meta.db_table
+    columns = [f"{field}_id" if field != "priority" else field for field in TICKET_GROUP_COLUMNS]
+    listed = ", ".join(columns)
+    sets = ", ".join(f"({column})" for column in ["week", *columns])
+    query = f"""
+        SELECT GROUPING(week, {listed}), week, {listed}, COUNT(created_at),
+               COUNT(resolved_at), COUNT(resolved_at) FILTER (WHERE reopen_count > 0)
+        FROM (
+            SELECT (date_trunc('week', created_at AT TIME ZONE %s))::date AS week, {listed},
+                   created_at, resolved_at, reopen_count
+            FROM {table} WHERE department_id = %s AND created_at >= %s AND created_at < %s
+        ) created
+        GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 (only column names from _meta; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(query, [tz.key, department.pk, since, until])
+        rows = cursor.fetchall()
+    volume: dict[Group, int] = defaultdict(int)
+    weeks: list[dict[str, Any]] = []
+    bits = len(columns)
+    for mask, week, *values in rows:
+        n, resolved_once, reopened = values[bits:]
+        if mask == (1 << bits) - 1:  # grouped by the week alone
+            weeks.append({"week": week, "n": n, "resolved_once": resolved_once,
+                          "reopened": reopened})  # fmt: skip
+            volume[ALL] += n
+            continue
+        # The one column grouped: its GROUPING bit (1 << (bits - 1 - i)) is clear.
+        i = next(i for i in range(bits) if not mask & (1 << (bits - 1 - i)))
+        volume[(DIMENSIONS[i].field, values[i])] = n
+    return volume, weeks
+
+
+def _weeks(
+    *, department: Department, created_weeks: list[dict[str, Any]], since: datetime,
+    until: datetime, tz: zoneinfo.ZoneInfo,
+) -> tuple[list[Week], dict[str, int]]:  # fmt: skip
+    """Created (`_created_weeks`) and resolved per local week (Monday), every week of the
+    period listed; and the reopen rate's counts (`resolved_once`, `reopened`), which come
+    with the created ones."""
+    created_rows = created_weeks
     resolved_rows = (
         Ticket.objects.filter(
             department=department,
@@ -540,28 +594,30 @@ def _local_date(value: datetime | date, tz: zoneinfo.ZoneInfo) -> date:
 
 def _live(*, department: Department, now: datetime) -> dict[str, Any]:
     """Open backlog by age, and the tickets at risk or breached now (the queue's filters,
-    over the partial index ticket_dept_sla_due)."""
+    over the partial index ticket_dept_sla_due). One query: the open tickets and those
+    with a running deadline, each count filtered to its own."""
+    open_now = Q(status__in=Ticket.OPEN_STATUSES)
     ages = {
         f"b{i}": Count(
             "pk",
-            filter=Q(created_at__lte=now - low)
+            filter=open_now
+            & Q(created_at__lte=now - low)
             & (Q(created_at__gt=now - high) if high is not None else Q()),
         )
         for i, (_, low, high) in enumerate(AGE_BUCKETS)
     }
-    counts = Ticket.objects.filter(
-        department=department, status__in=Ticket.OPEN_STATUSES
-    ).aggregate(**ages)
-    sla = Ticket.objects.filter(department=department, sla_due_at__isnull=False).aggregate(
-        breached=Count("pk", filter=Q(sla_due_at__lte=now)),
-        at_risk=Count("pk", filter=Q(sla_at_risk_at__lte=now, sla_due_at__gt=now)),
+    with_deadline = Q(sla_due_at__isnull=False)
+    counts = Ticket.objects.filter(open_now | with_deadline, department=department).aggregate(
+        **ages,
+        breached=Count("pk", filter=with_deadline & Q(sla_due_at__lte=now)),
+        at_risk=Count("pk", filter=with_deadline & Q(sla_at_risk_at__lte=now, sla_due_at__gt=now)),
     )
     return {
         "backlog": [
             AgeBucket(label, counts[f"b{i}"]) for i, (label, _, _) in enumerate(AGE_BUCKETS)
         ],
-        "breached": sla["breached"],
-        "at_risk": sla["at_risk"],
+        "breached": counts["breached"],
+        "at_risk": counts["at_risk"],
     }
 
 
@@ -782,19 +838,29 @@ def live_lists(*, department: Department, now: datetime) -> LiveLists:
     counts = with_deadline.aggregate(
         at_risk=Count("pk", filter=at_risk), breached=Count("pk", filter=breached)
     )
-    listed = with_deadline.select_related(
-        "requester", "requesting_department", "assignee"
-    ).order_by("sla_due_at", "id")
+    order = ("sla_due_at", "id")
+
+    def listed(condition: Q) -> list[Ticket]:
+        # The first ids alone, then their rows with their people: joined in one query,
+        # PostgreSQL misjudged the at-risk filter (one row expected, hundreds found) and
+        # scanned the users once per ticket.
+        first = with_deadline.filter(condition).order_by(*order).values("pk")[:LIVE_LIST_SIZE]
+        return list(
+            Ticket.objects.filter(pk__in=Subquery(first))
+            .select_related("requester", "requesting_department", "assignee")
+            .order_by(*order)
+        )
+
     return LiveLists(
         now=now,
         at_risk=TicketList(
-            rows=list(listed.filter(at_risk)[:LIVE_LIST_SIZE]),
+            rows=listed(at_risk),
             total=counts["at_risk"],
             at_risk=counts["at_risk"],
             breached=0,
         ),
         breached=TicketList(
-            rows=list(listed.filter(breached)[:LIVE_LIST_SIZE]),
+            rows=listed(breached),
             total=counts["breached"],
             at_risk=0,
             breached=counts["breached"],

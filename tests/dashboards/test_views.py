@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import RequestTypeFactory, TicketFactory, lead_of
@@ -108,13 +109,14 @@ def test_page_query_count_is_fixed(client, it_lead, it_type, requester, django_a
         TicketFactory(request_type=it_type, created_by=requester, now=NOW)
     client.force_login(it_lead)
     client.get(url())  # warm the session
-    # Session, user, memberships (lead check, cached for the nav), department; the 12
-    # figures; the satisfaction section's 3 (weekly averages, comments, follow-ups); the
+    # Session, user, memberships (lead check, cached for the nav), department; the
+    # figures' 11; the satisfaction section's 3 (weekly averages, comments, follow-ups); the
     # department tabs; the live lists' 3 (counts, at risk, breached). (21 + 3 before the
     # breakdowns by request type, agent and priority: the figures share their queries
-    # now, see test_figures_take_a_fixed_number_of_queries.)
+    # now, see test_figures_take_a_fixed_number_of_queries: 11; 10 on PostgreSQL, 9 here
+    # where no clock was met, so no percentile is read.)
     # The help articles' 2 (views, feedback and deflections together; empty searches).
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(24 if connection.vendor == "sqlite" else 22):
         response = client.get(url())
     assert response.status_code == 200
 
