@@ -9,7 +9,8 @@ large department, spilling to disk over a year). Instead, two passes:
    `finished_clock_rows`), hashed (no ordered-set aggregate): per group and business-time
    bucket (`slas.models.CONSUMED_BUCKET`), the clocks finished, met without a breach,
    breached, and met. A group's figures are the sums over its buckets; its met clocks per
-   bucket are a histogram.
+   bucket are a histogram. Sets within another set (all the clocks, a provider's) are
+   added up from its groups, not grouped again.
 2. The nearest-rank percentile p of n values is the r-th smallest, r = ceil(p n / 100)
    (percentile_disc's definition). The histogram says which bucket holds rank r and at
    which position in it. One query reads only those buckets' met clocks of the period
@@ -38,6 +39,9 @@ CLOCK_GROUP_DB_COLUMNS = (
 )
 COLUMNS = ("department_id", *CLOCK_GROUP_DB_COLUMNS)
 PERCENTILES = (50, 90)
+# For the two queries: one string of two statements is one transaction (an implicit one
+# outside a transaction block), which SET LOCAL lasts for.
+WITH_WORK_MEM = "SET LOCAL work_mem = '32MB'; "
 NONE = -1  # a group's NULL in the second pass's equality joins (ids and priorities are > 0)
 
 # Providers and the period [since, until) that applies to them (the map: one per zone).
@@ -97,8 +101,7 @@ def clock_figures(
     every set (a tuple of COLUMNS; () is all the clocks). The percentiles (nearest rank,
     business seconds of the met clocks) for `percentile_kinds` only, else None. Two
     queries (one when no clock was met)."""
-    columns = [c for c in COLUMNS if any(c in s for s in sets)]
-    counts, histograms = _histograms(ranges, sets, columns, percentile_kinds)
+    counts, histograms = _sums(ranges, sets, percentile_kinds)
     targets: list[tuple[Key, int, int, int]] = []  # (key, percentile, bucket, position)
     for key, histogram in histograms.items():
         total = sum(histogram.values())
@@ -119,6 +122,38 @@ def clock_figures(
     return result
 
 
+def _sums(
+    ranges: Sequence[ClockRange], sets: Sequence[tuple[str, ...]], percentile_kinds: Sequence[str]
+) -> tuple[dict[Key, list[int]], dict[Key, dict[int, int]]]:
+    """Every set's counts and histograms. The database groups by the sets no other set
+    holds (the map's (provider, requester) cells; each of the lead dashboard's
+    dimensions); a set within one of them is added up here from its groups (every clock
+    is in exactly one group of a set, and counts per bucket add up): fewer groupings to
+    hash over the period's clocks."""
+    grouped = [s for s in sets if not any(set(s) < set(other) for other in sets)]
+    columns = [c for c in COLUMNS if any(c in s for s in grouped)]
+    counts, histograms = _histograms(ranges, grouped, columns, percentile_kinds)
+    all_counts: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
+    all_histograms: dict[Key, dict[int, int]] = defaultdict(dict)
+    for n, wanted in enumerate(sets):
+        source = next(g for g, s in enumerate(grouped) if set(wanted) <= set(s))
+        at = [grouped[source].index(c) for c in wanted]
+        for (g, kind, values), (finished, met_in_time, breached) in counts.items():
+            if g != source:
+                continue
+            key = (n, kind, tuple([values[i] for i in at]))
+            total = all_counts[key]
+            total[0] += finished
+            total[1] += met_in_time
+            total[2] += breached
+            histogram = histograms.get((g, kind, values))
+            if histogram:
+                into = all_histograms[key]
+                for bucket, met in histogram.items():
+                    into[bucket] = into.get(bucket, 0) + met
+    return all_counts, all_histograms
+
+
 def _histograms(
     ranges: Sequence[ClockRange], sets: Sequence[tuple[str, ...]], columns: list[str],
     percentile_kinds: Sequence[str],
@@ -134,16 +169,23 @@ def _histograms(
     }
     grouping = f"GROUPING({', '.join(columns)})" if columns else "0"
     listed = "".join(f", {c}" for c in columns)
-    grouping_sets = ", ".join(f"(kind, bucket{''.join(f', {c}' for c in s)})" for s in sets)
+    grouping_sets = ", ".join(f"(kind, pbucket{''.join(f', {c}' for c in s)})" for s in sets)
+    kinds = ", ".join(["%s"] * len(percentile_kinds)) or "NULL"
+    # The kinds without percentiles need no histogram: one bucket (NULL) per group.
     query = f"""
-        SELECT kind, {grouping}, bucket{listed}, COUNT(*),
+        SELECT kind, {grouping}, pbucket{listed}, COUNT(*),
                COUNT(*) FILTER (WHERE met AND NOT breached), COUNT(*) FILTER (WHERE breached),
                COUNT(*) FILTER (WHERE met)
-        FROM ({sql}) finished
+        FROM (SELECT *, CASE WHEN kind IN ({kinds}) THEN bucket END AS pbucket
+              FROM ({sql}) rows) finished
         GROUP BY GROUPING SETS ({grouping_sets})
     """  # noqa: S608 (only column names from the code; values are parameters)
+    params = [*percentile_kinds, *params]
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        # The planner multiplies the columns' distinct values into hundreds of thousands
+        # of groups (a few thousand in fact) and, over a long period, would sort every
+        # clock once per set rather than hash them in more than the default work_mem.
+        cursor.execute(WITH_WORK_MEM + query, params)
         rows = cursor.fetchall()
     counts: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
     histograms: dict[Key, dict[int, int]] = defaultdict(dict)
@@ -205,7 +247,7 @@ def _values_at(
         for array, value in zip(arrays, [n, kind, bucket, *padded_values, position], strict=True):
             array.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, *arrays])
+        cursor.execute(WITH_WORK_MEM + query, [*params, *arrays])
         found = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
     result = {}
     for (n, kind, values), p, bucket, position in targets:

@@ -205,17 +205,17 @@ class SlaPolicy(models.Model):
             raise ValidationError({"active_until": "The end is before the start."})
 
 
-# The business-time bucket of a met clock (`consumed_seconds`): an eighth of a natural
-# logarithm's unit wide, so one bucket's values lie within 13 % of each other (about 130
-# buckets up to a year). The dashboards find the bucket holding a percentile's rank from
-# per-bucket counts, then rank only that bucket's clocks (dashboards/clock_figures.py);
-# the expression and its SQL (what the queries write, matched to the index by
-# PostgreSQL's planner) must stay the same.
+# The business-time bucket of a met clock (`consumed_seconds`): a 32nd of a natural
+# logarithm's unit wide, so one bucket's values lie within 3.2 % of each other (about
+# 550 buckets up to a year of business seconds). The dashboards find the bucket holding
+# a percentile's rank from per-bucket counts, then rank only that bucket's clocks
+# (dashboards/clock_figures.py); the expression and its SQL (what the queries write,
+# matched to the index by PostgreSQL's planner) must stay the same.
 CONSUMED_BUCKET = Cast(
-    Ln(Cast("consumed_seconds", models.FloatField()) + Value(1.0)) * Value(8.0),
+    Ln(Cast("consumed_seconds", models.FloatField()) + Value(1.0)) * Value(32.0),
     models.IntegerField(),
 )
-CONSUMED_BUCKET_SQL = "(ln(consumed_seconds::double precision + 1.0) * 8.0)::integer"
+CONSUMED_BUCKET_SQL = "(ln(consumed_seconds::double precision + 1.0) * 32.0)::integer"
 
 # The ticket's columns a clock copies when it finishes (SlaClock.finished_*).
 FINISHED_GROUPS = (

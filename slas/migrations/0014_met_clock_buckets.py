@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='slaclock',
-            index=models.Index(models.F('department'), django.db.models.functions.comparison.Cast(django.db.models.expressions.CombinedExpression(django.db.models.functions.math.Ln(django.db.models.expressions.CombinedExpression(django.db.models.functions.comparison.Cast('consumed_seconds', models.FloatField()), '+', models.Value(1.0))), '*', models.Value(8.0)), models.IntegerField()), models.F('met_at'), condition=models.Q(('state', 'met')), include=('kind', 'consumed_seconds', 'finished_requesting_department', 'finished_request_type', 'finished_assignee', 'finished_priority'), name='slaclock_dept_met_buckets'),
+            index=models.Index(models.F('department'), django.db.models.functions.comparison.Cast(django.db.models.expressions.CombinedExpression(django.db.models.functions.math.Ln(django.db.models.expressions.CombinedExpression(django.db.models.functions.comparison.Cast('consumed_seconds', models.FloatField()), '+', models.Value(1.0))), '*', models.Value(32.0)), models.IntegerField()), models.F('met_at'), condition=models.Q(('state', 'met')), include=('kind', 'consumed_seconds', 'finished_requesting_department', 'finished_request_type', 'finished_assignee', 'finished_priority'), name='slaclock_dept_met_buckets'),
         ),
     ]
