@@ -171,14 +171,22 @@ def _histograms(
     listed = "".join(f", {c}" for c in columns)
     grouping_sets = ", ".join(f"(kind, pbucket{''.join(f', {c}' for c in s)})" for s in sets)
     kinds = ", ".join(["%s"] * len(percentile_kinds)) or "NULL"
-    # The kinds without percentiles need no histogram: one bucket (NULL) per group.
+    # The kinds without percentiles need no histogram: one bucket (NULL) per group. Each
+    # group's histogram comes back as two arrays (its buckets, in order, and their met
+    # clocks): a row per group, not per group and bucket (thousands a month to convert).
     query = f"""
-        SELECT kind, {grouping}, pbucket{listed}, COUNT(*),
-               COUNT(*) FILTER (WHERE met AND NOT breached), COUNT(*) FILTER (WHERE breached),
-               COUNT(*) FILTER (WHERE met)
-        FROM (SELECT *, CASE WHEN kind IN ({kinds}) THEN bucket END AS pbucket
-              FROM ({sql}) rows) finished
-        GROUP BY GROUPING SETS ({grouping_sets})
+        SELECT kind, g{listed}, SUM(n)::bigint, SUM(in_time)::bigint, SUM(late)::bigint,
+               array_agg(pbucket ORDER BY pbucket) FILTER (WHERE met > 0 AND pbucket IS NOT NULL),
+               array_agg(met ORDER BY pbucket) FILTER (WHERE met > 0 AND pbucket IS NOT NULL)
+        FROM (
+            SELECT kind, {grouping} AS g, pbucket{listed}, COUNT(*) AS n,
+                   COUNT(*) FILTER (WHERE met AND NOT breached) AS in_time,
+                   COUNT(*) FILTER (WHERE breached) AS late, COUNT(*) FILTER (WHERE met) AS met
+            FROM (SELECT *, CASE WHEN kind IN ({kinds}) THEN bucket END AS pbucket
+                  FROM ({sql}) rows) finished
+            GROUP BY GROUPING SETS ({grouping_sets})
+        ) per_bucket
+        GROUP BY kind, g{listed}
     """  # noqa: S608 (only column names from the code; values are parameters)
     params = [*percentile_kinds, *params]
     with connection.cursor() as cursor:
@@ -187,22 +195,18 @@ def _histograms(
         # clock once per set rather than hash them in more than the default work_mem.
         cursor.execute(WITH_WORK_MEM + query, params)
         rows = cursor.fetchall()
-    counts: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
-    histograms: dict[Key, dict[int, int]] = defaultdict(dict)
-    # Per set: its index and where its columns are in a row (thousands of rows a month).
-    plan = {mask: (n, [columns.index(c) + 3 for c in sets[n]]) for mask, n in masks.items()}
+    counts: dict[Key, list[int]] = {}
+    histograms: dict[Key, dict[int, int]] = {}
+    plan = {mask: (n, [columns.index(c) + 2 for c in sets[n]]) for mask, n in masks.items()}
     with_percentiles = set(percentile_kinds)
     for row in rows:
         kind = row[0]
         n, at = plan[row[1]]
         key = (n, kind, tuple([row[i] for i in at]))
-        finished, met_in_time, breached, met = row[3 + bits :]
-        total = counts[key]
-        total[0] += finished
-        total[1] += met_in_time
-        total[2] += breached
-        if met and kind in with_percentiles:
-            histograms[key][row[2]] = met
+        finished, met_in_time, breached, buckets, met = row[2 + bits :]
+        counts[key] = [finished, met_in_time, breached]
+        if buckets and kind in with_percentiles:
+            histograms[key] = dict(zip(buckets, met, strict=True))
     return counts, histograms
 
 
