@@ -36,9 +36,15 @@ def capture(request: Callable[[], object], runs: int) -> Captured:
 
 
 def explain(sql: str) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of a statement, as PostgreSQL prints it."""
+    """EXPLAIN (ANALYZE, BUFFERS) of a statement, as PostgreSQL prints it. A statement
+    sent after a SET LOCAL in the same string (dashboards.clock_figures) is explained
+    after it, in the same string (the same implicit transaction)."""
     from django.db import connection
 
+    settings, statement = "", sql
+    if sql.startswith("SET LOCAL ") and "; " in sql:
+        head, statement = sql.split("; ", 1)
+        settings = head + "; "
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        cursor.execute(settings + "EXPLAIN (ANALYZE, BUFFERS) " + statement)
         return "\n".join(row[0] for row in cursor.fetchall())
