@@ -71,6 +71,17 @@ def test_surveys_of_about_a_third_of_the_resolutions_answered_by_some(history):
     ).exists()
     assert not SurveyInvitation.objects.exclude(resolution=F("ticket__reopen_count") + 1).exists()
     assert not SurveyResponse.objects.exclude(created_at=F("invitation__answered_at")).exists()
+    # An answered invitation carries its answer's figures, as survey_respond copies them.
+    answers = SurveyInvitation.objects.filter(response__isnull=False)
+    assert answers.filter(score=F("response__score")).count() == answered
+    assert (
+        answers.filter(commented=True).count()
+        == answered - answers.filter(response__comment="").count()
+    )
+    assert (
+        not answers.exclude(nps=F("response__nps")).exclude(nps=None, response__nps=None).exists()
+    )
+    assert not SurveyInvitation.objects.filter(response=None).exclude(score=None).exists()
     # Every low score has its follow-up, and nothing else does.
     assert FollowUp.objects.count() == SurveyResponse.objects.filter(score__lte=2).count() > 0
 

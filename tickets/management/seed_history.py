@@ -293,7 +293,8 @@ def _surveys(
     if not invited:
         return [], [], []
     invitation_ids = _reserve_ids(SurveyInvitation._meta.db_table, len(invited))
-    invitations, answered = [], []
+    invitations: list[tuple[Any, ...]] = []
+    answered = []
     for invitation_id, ticket in zip(invitation_ids, invited, strict=True):
         pk, department_id, requesting_id, requester_id, resolved, reopens, sla_met = ticket
         send_at = resolved + SURVEY_DELAY
