@@ -524,8 +524,11 @@ def _set_checks(sla_clock: SlaClock, checks: list[Check]) -> None:
 
 def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
     """Copy the earliest running deadline onto the ticket for the queue (`running`: the
-    ticket's running clocks, when the caller has them all in hand)."""
-    _refresh_tickets({ticket.pk}, running=running)
+    ticket's running clocks, when the caller has them all in hand), in the database and
+    on the instance in hand (the API answers a filing with it)."""
+    ticket.sla_due_at, ticket.sla_at_risk_at = _refresh_tickets({ticket.pk}, running=running)[
+        ticket.pk
+    ]
 
 
 # --- Recomputation --------------------------------------------------------------------
@@ -630,9 +633,12 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
     _refresh_tickets({sla_clock.ticket_id for sla_clock in batch})
 
 
-def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None) -> None:
+def _refresh_tickets(
+    ticket_ids: set[int], running: list[SlaClock] | None = None
+) -> dict[int, tuple[datetime | None, datetime | None]]:
     """Each ticket's soonest running deadline and at-risk time, copied onto it for the
-    queue: one read of their running clocks (none if the caller passes them), one write."""
+    queue: one read of their running clocks (none if the caller passes them), one write.
+    Returns what was written, by ticket id."""
     due: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
     at_risk: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
     rows = (
@@ -647,8 +653,8 @@ def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None
             due[ticket_id].append(due_at)
         if at_risk_at:
             at_risk[ticket_id].append(at_risk_at)
-    update_rows(
-        Ticket,
-        ["sla_due_at", "sla_at_risk_at"],
-        [(min(due[pk], default=None), min(at_risk[pk], default=None), pk) for pk in ticket_ids],
-    )
+    written = {
+        pk: (min(due[pk], default=None), min(at_risk[pk], default=None)) for pk in ticket_ids
+    }
+    update_rows(Ticket, ["sla_due_at", "sla_at_risk_at"], [(*written[pk], pk) for pk in ticket_ids])
+    return written
