@@ -101,7 +101,8 @@ def _setup() -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
     from django.db import transaction
 
     from accounts.models import User
-    from api.services import api_token_create
+    from api.models import ApiToken
+    from api.services import api_token_create, api_token_revoke
     from slas.models import SlaPolicy
     from tickets.management.demo_org import create_demo_org, demo_org_exists
     from tickets.models import RequestType
@@ -119,6 +120,9 @@ def _setup() -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
     if not types:
         raise SystemExit("bench apifiling: no request type in a department with SLA policies.")
     people = list(User.objects.filter(is_active=True, is_superuser=False).order_by("pk")[:CLIENTS])
+    # Revoke the earlier runs' tokens first: a person may hold 20 active ones.
+    for old in ApiToken.objects.filter(user__in=people, name="bench", revoked_at__isnull=True):
+        api_token_revoke(token=old, actor=old.user)
     tokens = [api_token_create(user=u, name="bench", created_by=u)[1] for u in people]
     return tokens, types
 
