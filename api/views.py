@@ -76,7 +76,7 @@ def _department_id(code: str | None, field: str) -> int | None:
 
 
 def _request_type(pk: int, field: str = "request_type") -> RequestType:
-    request_type = RequestType.objects.select_related("department").filter(pk=pk).first()
+    request_type = selectors.request_type_by_id(pk)
     if request_type is None:
         raise ValidationError({field: ["No such request type."]})
     return request_type

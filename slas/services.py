@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from servicedesk.config import config_cached
 from servicedesk.db import update_rows
 from slas import clock
 from slas.checks import Check, due_checks, encode_checks, pending_checks
@@ -85,12 +86,17 @@ def policy_for(*, ticket: Ticket, now: datetime) -> SlaPolicy | None:
     """The most specific active policy for the ticket, or None (no SLA)."""
     if ticket.request_type.sla_exempt:
         return None
-    # The department's active policies (a handful), matched here: building the SQL of
-    # five OR-ed conditions cost more than running it (cProfile of a filing).
+    # The department's active policies (a handful, cached per process: servicedesk/config.py),
+    # matched here: building the SQL of five OR-ed conditions cost more than running it.
     today = timezone.localdate(now)
+    department_id = ticket.department_id
+    policies = config_cached(
+        ("sla_policies", department_id),
+        lambda: list(SlaPolicy.objects.filter(department_id=department_id, is_active=True)),
+    )
     candidates = [
         p
-        for p in SlaPolicy.objects.filter(department_id=ticket.department_id, is_active=True)
+        for p in policies
         if p.request_type_id in (None, ticket.request_type_id)
         and p.requesting_department_id in (None, ticket.requesting_department_id)
         and p.priority in (None, ticket.priority)
