@@ -87,7 +87,7 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     if len(parts) != 3 or parts[0] != "sd" or not parts[1] or not parts[2]:
         return None
     _, prefix, secret = parts
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    token = ApiToken.objects.select_related("user__home_department").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.key_hash, _hash(secret)):
         return None
     if token.revoked_at is not None or not token.user.is_active:

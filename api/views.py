@@ -58,7 +58,7 @@ def _user(request: Request) -> User:
 def _person(username: str | None, field: str) -> User | None:
     if username is None:
         return None
-    person = User.objects.filter(username=username).first()
+    person = User.objects.select_related("home_department").filter(username=username).first()
     if person is None:
         raise ValidationError({field: [f"No one has the username “{username}”."]})
     return person
@@ -76,7 +76,7 @@ def _department_id(code: str | None, field: str) -> int | None:
 
 
 def _request_type(pk: int, field: str = "request_type") -> RequestType:
-    request_type = RequestType.objects.select_related("department").filter(pk=pk).first()
+    request_type = selectors.request_type_by_id(pk)
     if request_type is None:
         raise ValidationError({field: ["No such request type."]})
     return request_type
@@ -169,16 +169,31 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         body.is_valid(raise_exception=True)
         data = body.validated_data
         request_type = _request_type(data["request_type"])
+        requester = _person(data.get("requester"), "requester") or _user(request)
         ticket = services.ticket_create(
             created_by=_user(request),
             request_type=request_type,
             title=data["title"],
             description=data["description"],
-            requester=_person(data.get("requester"), "requester"),
+            requester=requester,
             priority=data.get("priority"),
             extra=data.get("extra") or {},
         )
-        return self._detail(ticket, code=status.HTTP_201_CREATED)
+        return self._created(ticket, requester=requester)
+
+    def _created(self, ticket: Ticket, *, requester: User) -> Response:
+        """The new ticket as filed, from the objects in hand: ticket_create returns it with
+        its department, request type, people and SLA deadlines as written (no read back);
+        the requesting department is the requester's (loaded with them). A request filed
+        through the API has no attachments (JSON only)."""
+        now = timezone.now()
+        if ticket.requesting_department_id == requester.home_department_id:
+            ticket.requesting_department = requester.home_department
+        user = _user(self.request)
+        clocks = ticket_sla_for(user=user, ticket=ticket, now=now)
+        context = {"now": now, "clocks": clocks, "attachments": []}
+        data = s.TicketDetailSerializer(ticket, context=context).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, reference: str) -> Response:
         ticket = self._ticket(reference)

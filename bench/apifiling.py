@@ -54,6 +54,10 @@ def own_database_url(options: argparse.Namespace) -> str:
 class Window:
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
+    # CPU seconds used during the window: gunicorn's workers, their PostgreSQL backends,
+    # and this process (the clients).
+    server_cpu: dict[str, float] = field(default_factory=dict)
+    client_cpu: float = 0.0
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -74,9 +78,16 @@ def run(options: argparse.Namespace) -> str:
     try:
         _wait_for(port)
         _file_for(port, tokens, request_types, seconds=WARM_UP_SECONDS)
+        processes = _server_processes(server.pid, url)
+        cpu_before = {pid: _cpu_seconds(pid) for pid in processes}
+        client_before = time.process_time()
         started = time.perf_counter()
         window = _file_for(port, tokens, request_types, seconds=options.api_seconds)
         elapsed = time.perf_counter() - started
+        window.client_cpu = time.process_time() - client_before
+        for pid, kind in processes.items():
+            used = _cpu_seconds(pid) - cpu_before[pid]
+            window.server_cpu[kind] = window.server_cpu.get(kind, 0.0) + used
         load = os.getloadavg()
     finally:
         server.terminate()
@@ -90,7 +101,8 @@ def _setup() -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
     from django.db import transaction
 
     from accounts.models import User
-    from api.services import api_token_create
+    from api.models import ApiToken
+    from api.services import api_token_create, api_token_revoke
     from slas.models import SlaPolicy
     from tickets.management.demo_org import create_demo_org, demo_org_exists
     from tickets.models import RequestType
@@ -108,6 +120,9 @@ def _setup() -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
     if not types:
         raise SystemExit("bench apifiling: no request type in a department with SLA policies.")
     people = list(User.objects.filter(is_active=True, is_superuser=False).order_by("pk")[:CLIENTS])
+    # Revoke the earlier runs' tokens first: a person may hold 20 active ones.
+    for old in ApiToken.objects.filter(user__in=people, name="bench", revoked_at__isnull=True):
+        api_token_revoke(token=old, actor=old.user)
     tokens = [api_token_create(user=u, name="bench", created_by=u)[1] for u in people]
     return tokens, types
 
@@ -155,6 +170,39 @@ def _start_gunicorn(*, url: str, port: int, workers: int) -> subprocess.Popen[by
          str(workers), "--log-level", "warning", "--timeout", "60"],
         cwd=ROOT, env=env,
     )  # fmt: skip
+
+
+def _server_processes(master: int, url: str) -> dict[int, str]:
+    """gunicorn's workers ("gunicorn") and the PostgreSQL backends serving this database
+    ("postgres"; the workers keep their connections, CONN_MAX_AGE), by pid."""
+    from django.db import connection
+
+    found = {master: "gunicorn"}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                found[int(entry.name)] = "gunicorn"
+    name = unquote(urlparse(url).path.lstrip("/"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        found.update({pid: "postgres" for (pid,) in cursor.fetchall()})
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_for(port: int) -> None:
@@ -228,6 +276,11 @@ def _report(
     p95 = window.pct(95)
     met_p95 = "met" if p95 <= TARGET_P95_MS else "**missed**"
     errors = ", ".join(f"{n} x HTTP {s}" for s, n in sorted(window.errors.items())) or "none"
+    filed = max(len(window.latencies_ms), 1)
+
+    def per(kind: str) -> float:
+        return 1000 * window.server_cpu.get(kind, 0.0) / filed
+
     return "\n".join([
         f"{CLIENTS} clients, each with its own token and keep-alive connection, filing for "
         f"{elapsed:.0f} s after a {WARM_UP_SECONDS:.0f} s warm-up into request types of "
@@ -239,6 +292,12 @@ def _report(
         "|--:|--:|--:|--:|--:|--:|---|",
         f"| {len(window.latencies_ms):,} | {rate:.1f} | {window.pct(50):.1f} | {p95:.1f} "
         f"| {window.pct(99):.1f} | {max(window.latencies_ms, default=0):.1f} | {errors} |",
+        "",
+        f"**CPU per filing** (during the timed window, divided by the filings): gunicorn "
+        f"workers {per('gunicorn'):.1f} ms + their PostgreSQL backends {per('postgres'):.1f} ms "
+        f"= {per('gunicorn') + per('postgres'):.1f} ms server-side (two cores give "
+        f"{2000 / max(per('gunicorn') + per('postgres'), 0.001):.0f} filings/s at that cost); "
+        f"the clients (this process) {1000 * window.client_cpu / filed:.1f} ms.",
         "",
         f"**Against the targets**: {rate:.0f} filings/s (target >= {TARGET_RATE:.0f}: "
         f"{met_rate}); p95 {p95:.0f} ms (target <= {TARGET_P95_MS:.0f} ms: {met_p95}).",

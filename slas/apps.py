@@ -8,8 +8,13 @@ class SlasConfig(AppConfig):
     def ready(self) -> None:
         from outbox.models import Message
         from outbox.services import register_handler
+        from servicedesk.config import invalidate_on_change
         from slas import escalations, idle, services
+        from slas.models import EscalationRule, SlaPolicy
         from tickets import hooks
+
+        invalidate_on_change(SlaPolicy)
+        invalidate_on_change(EscalationRule)
 
         hooks.register(services.sla_on_ticket_change)
         hooks.register(idle.idle_on_ticket_change)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from servicedesk.config import config_cached
 from servicedesk.db import update_rows
 from slas import clock
 from slas.models import EscalationRule, IdleTimer
@@ -27,11 +28,16 @@ RESETS = (hooks.CREATED, hooks.AGENT_REPLIED, hooks.STATUS_CHANGED, hooks.TRANSF
 
 
 def idle_seconds_for(department_id: int) -> list[int]:
-    """The distinct “no update” durations the department's active rules watch."""
-    hours = EscalationRule.objects.filter(
-        department_id=department_id, trigger=EscalationRule.Trigger.NO_UPDATE, is_active=True
-    ).values_list("idle_hours", flat=True)
-    return sorted({int(h * 3600) for h in hours if h})
+    """The distinct “no update” durations the department's active rules watch (cached per
+    process: servicedesk/config.py)."""
+
+    def load() -> list[int]:
+        hours = EscalationRule.objects.filter(
+            department_id=department_id, trigger=EscalationRule.Trigger.NO_UPDATE, is_active=True
+        ).values_list("idle_hours", flat=True)
+        return sorted({int(h * 3600) for h in hours if h})
+
+    return list(config_cached(("idle_seconds", department_id), load))
 
 
 def next_idle_check(

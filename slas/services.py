@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import cast
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from servicedesk.config import config_cached
 from servicedesk.db import update_rows
 from slas import clock
 from slas.checks import Check, due_checks, encode_checks, pending_checks
@@ -85,17 +86,23 @@ def policy_for(*, ticket: Ticket, now: datetime) -> SlaPolicy | None:
     """The most specific active policy for the ticket, or None (no SLA)."""
     if ticket.request_type.sla_exempt:
         return None
+    # The department's active policies (a handful, cached per process: servicedesk/config.py),
+    # matched here: building the SQL of five OR-ed conditions cost more than running it.
     today = timezone.localdate(now)
-    candidates = SlaPolicy.objects.filter(
-        Q(request_type__isnull=True) | Q(request_type_id=ticket.request_type_id),
-        Q(requesting_department__isnull=True)
-        | Q(requesting_department_id=ticket.requesting_department_id),
-        Q(priority__isnull=True) | Q(priority=ticket.priority),
-        Q(active_from__isnull=True) | Q(active_from__lte=today),
-        Q(active_until__isnull=True) | Q(active_until__gte=today),
-        department_id=ticket.department_id,
-        is_active=True,
+    department_id = ticket.department_id
+    policies = config_cached(
+        ("sla_policies", department_id),
+        lambda: list(SlaPolicy.objects.filter(department_id=department_id, is_active=True)),
     )
+    candidates = [
+        p
+        for p in policies
+        if p.request_type_id in (None, ticket.request_type_id)
+        and p.requesting_department_id in (None, ticket.requesting_department_id)
+        and p.priority in (None, ticket.priority)
+        and (p.active_from is None or p.active_from <= today)
+        and (p.active_until is None or p.active_until >= today)
+    ]
     return max(candidates, key=lambda p: (p.specificity, p.pk), default=None)
 
 
@@ -524,8 +531,11 @@ def _set_checks(sla_clock: SlaClock, checks: list[Check]) -> None:
 
 def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
     """Copy the earliest running deadline onto the ticket for the queue (`running`: the
-    ticket's running clocks, when the caller has them all in hand)."""
-    _refresh_tickets({ticket.pk}, running=running)
+    ticket's running clocks, when the caller has them all in hand), in the database and
+    on the instance in hand (the API answers a filing with it)."""
+    ticket.sla_due_at, ticket.sla_at_risk_at = _refresh_tickets({ticket.pk}, running=running)[
+        ticket.pk
+    ]
 
 
 # --- Recomputation --------------------------------------------------------------------
@@ -630,9 +640,12 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
     _refresh_tickets({sla_clock.ticket_id for sla_clock in batch})
 
 
-def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None) -> None:
+def _refresh_tickets(
+    ticket_ids: set[int], running: list[SlaClock] | None = None
+) -> dict[int, tuple[datetime | None, datetime | None]]:
     """Each ticket's soonest running deadline and at-risk time, copied onto it for the
-    queue: one read of their running clocks (none if the caller passes them), one write."""
+    queue: one read of their running clocks (none if the caller passes them), one write.
+    Returns what was written, by ticket id."""
     due: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
     at_risk: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
     rows = (
@@ -647,8 +660,8 @@ def _refresh_tickets(ticket_ids: set[int], running: list[SlaClock] | None = None
             due[ticket_id].append(due_at)
         if at_risk_at:
             at_risk[ticket_id].append(at_risk_at)
-    update_rows(
-        Ticket,
-        ["sla_due_at", "sla_at_risk_at"],
-        [(min(due[pk], default=None), min(at_risk[pk], default=None), pk) for pk in ticket_ids],
-    )
+    written = {
+        pk: (min(due[pk], default=None), min(at_risk[pk], default=None)) for pk in ticket_ids
+    }
+    update_rows(Ticket, ["sla_due_at", "sla_at_risk_at"], [(*written[pk], pk) for pk in ticket_ids])
+    return written

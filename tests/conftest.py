@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 
 from servicedesk.celery import app as celery_app
+from servicedesk.config import config_cache_clear
 from tests.factories import (
     DepartmentFactory,
     RequestTypeFactory,
@@ -32,6 +33,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "REQUIRE_SERVICES=1 but " + " and ".join(problems) + " (CI configuration error)."
         )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    """The process's configuration cache (servicedesk/config.py) starts empty in every
+    test: SQLite reuses ids after a test's rollback, and the generation row rolls back."""
+    config_cache_clear()
+    yield
+    config_cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -433,3 +433,17 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} on {self.ticket_id}"
+
+
+class ConfigGeneration(models.Model):
+    """One row whose `value` changes whenever configuration that processes cache changes
+    (request types, SLA policies, escalation rules, webhook subscriptions; see
+    servicedesk/config.py). A process compares it with the value its cache was built at."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "configuration generation"
+
+    def __str__(self) -> str:
+        return f"configuration generation {self.value}"

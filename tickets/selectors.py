@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from servicedesk.config import config_cached
 from tickets.models import (
     Attachment,
     Comment,
@@ -175,6 +176,20 @@ def department_for_filing(*, code: str) -> Department:
     if department is None:
         raise Http404("No such department.")
     return department
+
+
+def request_type_by_id(request_type_id: int) -> RequestType | None:
+    """The request type with its department and questions (prefetched), or None; from the
+    process's configuration cache (servicedesk/config.py). Shared: do not change it."""
+    return config_cached(
+        ("request_type", request_type_id),
+        lambda: (
+            RequestType.objects.select_related("department")
+            .prefetch_related("fields")
+            .filter(pk=request_type_id)
+            .first()
+        ),
+    )
 
 
 def request_type_for_filing(*, department: Department, request_type_id: int) -> RequestType:

@@ -112,9 +112,10 @@ def ticket_create(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        department = Department.objects.select_for_update(no_key=True).get(pk=department.pk)
-        department.ticket_sequence += 1
-        department.save(update_fields=["ticket_sequence"])
+        department = _take_ticket_number(department.pk)
+        # The agent is chosen before the ticket is written, so the ticket is inserted
+        # with its assignee (one write instead of an insert and an update).
+        assignee = pick_agent(department=department)
         ticket = Ticket.objects.create(
             reference=f"{department.code}-{department.ticket_sequence}",
             department=department,
@@ -122,6 +123,7 @@ def ticket_create(
             requesting_department_id=requester.home_department_id,
             requester=requester,
             created_by=created_by,
+            assignee=assignee,
             title=title,
             description=description,
             description_html=render_markdown(description),
@@ -142,15 +144,34 @@ def ticket_create(
             headline=f"Your request to {department.name} was received.",
             include_actor=True,
         )
-        assignee = pick_agent(department=department)
         if assignee is not None:
-            _set_assignee(ticket=ticket, actor=None, assignee=assignee, now=now)
+            _assigned(ticket=ticket, actor=None, old=None, now=now)
         hooks.ticket_changed(
             hooks.TicketChange(
                 kind=hooks.CREATED, ticket=ticket, now=now, actor=created_by, event_id=event.pk
             )
         )
     return ticket
+
+
+def _take_ticket_number(department_id: int) -> Department:
+    """The department with its next ticket number taken, in one UPDATE … RETURNING.
+
+    The UPDATE locks the row until commit (FOR NO KEY UPDATE: the number is not a key, so
+    the requesting-department foreign-key checks of other filings do not wait for it), so
+    numbers stay unique and gapless per department, and the round-robin pointer is moved
+    under the same lock.
+    """
+    table = Department._meta.db_table
+    return next(
+        iter(
+            Department.objects.raw(
+                f"UPDATE {table} SET ticket_sequence = ticket_sequence + 1 "  # noqa: S608
+                "WHERE id = %s RETURNING *",
+                [department_id],
+            )
+        )
+    )
 
 
 # --- Assignment -----------------------------------------------------------------------
@@ -251,6 +272,13 @@ def _set_assignee(
     ticket.assignee = assignee
     ticket.updated_at = now
     ticket.save(update_fields=["assignee", "updated_at"])
+    _assigned(ticket=ticket, actor=actor, old=old, now=now)
+
+
+def _assigned(*, ticket: Ticket, actor: User | None, old: User | None, now: datetime) -> None:
+    """What follows a change of assignee already written: the audit event, the email to
+    the new assignee, the hook."""
+    assignee = ticket.assignee
     event = _record(
         ticket,
         actor,

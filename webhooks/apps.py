@@ -8,10 +8,14 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from outbox.models import Message
         from outbox.services import register_handler
+        from servicedesk.config import invalidate_on_change
         from slas import hooks as sla_hooks
         from surveys import hooks as survey_hooks
         from tickets import hooks as ticket_hooks
         from webhooks import delivery, services
+        from webhooks.models import WebhookSubscription
+
+        invalidate_on_change(WebhookSubscription)
 
         ticket_hooks.register(services.webhooks_on_ticket_change)
         sla_hooks.register(services.webhooks_on_sla_events)

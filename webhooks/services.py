@@ -19,6 +19,7 @@ from django.db import transaction
 from accounts.models import User
 from outbox.models import Message
 from outbox.services import outbox_enqueue_many
+from servicedesk.config import config_cached
 from slas.hooks import EventsRecorded
 from slas.models import SlaClock, SlaEvent
 from surveys.models import SurveyResponse
@@ -52,6 +53,16 @@ class Outgoing(NamedTuple):
 
 def _active_subscriptions(events: Iterable[str]) -> list[WebhookSubscription]:
     wanted = set(events)
+    # Most changes have no subscriber: the events anyone subscribes to are cached per
+    # process (servicedesk/config.py); the subscriptions themselves are read when needed.
+    subscribed = config_cached(
+        "webhook_events",
+        lambda: list(
+            WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True)
+        ),
+    )
+    if not any(wanted.intersection(events_of_one) for events_of_one in subscribed):
+        return []
     subscriptions = WebhookSubscription.objects.filter(is_active=True).select_related("created_by")
     return [s for s in subscriptions if wanted.intersection(s.events)]
 

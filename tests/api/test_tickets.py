@@ -133,6 +133,32 @@ def test_file_a_request_with_its_extra_fields(api_as, it_type, requester):
     assert Ticket.objects.get(reference=body["reference"]).requester == requester
 
 
+@pytest.mark.parametrize("filer", ["requester", "it_agent"])
+def test_the_created_answer_is_the_ticket_as_read_back(
+    api_as, it, it_type, requester, it_agent, it_agent2, make_policy, filer, request
+):
+    """The 201 body is built from the objects the filing wrote, not read back: it must
+    say what a GET says (number, assignee by round robin, requesting department, SLA)."""
+    it.assignment = "round_robin"
+    it.save()
+    make_policy(it)
+    caller = request.getfixturevalue(filer)
+    api = api_as(caller)
+    body = {"request_type": it_type.pk, "title": "Laptop", "description": "Broken.",
+            "priority": Priority.HIGH}  # fmt: skip
+    if filer == "it_agent":
+        body["requester"] = requester.username
+    created = api.post(TICKETS, body, format="json")
+    assert created.status_code == 201, created.json()
+    read = api.get(f"{TICKETS}{created.json()['reference']}/")
+    assert read.status_code == 200
+    assert created.json() == read.json()
+    assert created.json()["assignee"]["username"] in {"alice", "bob"}
+    assert created.json()["requesting_department"]["code"] == requester.home_department.code
+    assert created.json()["sla"]["due_at"] is not None
+    assert [c["kind"] for c in created.json()["clocks"]]
+
+
 def test_create_errors_name_each_field_as_the_form_does(api_as, it_type, requester):
     RequestFieldFactory(request_type=it_type, key="asset", required=True)
     before = Ticket.objects.count()

@@ -69,3 +69,44 @@ def test_crosswise_filings_into_two_departments_both_commit(it, hr):
         hooks._listeners.remove(meet)
     assert not errors, errors
     assert Ticket.objects.count() == 2
+
+
+def test_concurrent_filings_into_one_department_number_gaplessly(it):
+    """Eight filers at once into one round-robin department: the numbers are 1..N with
+    no gap or repeat (the department row's UPDATE ... RETURNING serialises the counter),
+    and the agents take turns (the pointer moves under the same lock)."""
+    from tests.factories import agent_of
+    from tickets.models import Department
+
+    Department.objects.filter(pk=it.pk).update(assignment=Department.Assignment.ROUND_ROBIN)
+    it.refresh_from_db()
+    agents = [agent_of(it, username=f"agent{i}") for i in range(4)]
+    it_type = RequestTypeFactory(department=it)
+    people = [UserFactory() for _ in range(8)]
+    start = threading.Barrier(len(people), timeout=20)
+    errors: list[BaseException] = []
+
+    def file(requester) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                ticket_create(
+                    created_by=requester, request_type=it_type, title="Help", description="."
+                )
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=file, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    tickets = list(Ticket.objects.filter(department=it).order_by("pk"))
+    assert sorted(int(t.reference.split("-")[1]) for t in tickets) == list(range(1, 25))
+    counts = {a.pk: 0 for a in agents}
+    for ticket in tickets:
+        counts[ticket.assignee_id] += 1
+    assert sorted(counts.values()) == [6, 6, 6, 6]

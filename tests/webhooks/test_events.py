@@ -142,7 +142,9 @@ def test_a_sweep_with_no_subscription_writes_nothing_and_asks_once(frozen, it, s
     with CaptureQueriesContext(connection) as queries:
         sla_sweep(now=T0 + timedelta(minutes=61))
     subscription_queries = [q for q in queries if "webhooks_webhooksubscription" in q["sql"]]
-    assert len(subscription_queries) == 1  # one batch, one look at the (empty) table
+    # One batch, at most one look at the (empty) table: none when the process's
+    # configuration cache (servicedesk/config.py) already knows nobody subscribes.
+    assert len(subscription_queries) <= 1
     assert not Message.objects.filter(topic=Message.Topic.WEBHOOK).exists()
     assert not WebhookDelivery.objects.exists()
 

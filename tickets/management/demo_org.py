@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from servicedesk.config import config_changed
 from slas.calendars import calendar_generate_holidays
 from slas.models import (
     BusinessCalendar,
@@ -172,6 +173,7 @@ def create_demo_org(*, password: str | None = DEMO_PASSWORD) -> Organisation:
     RequestField.objects.bulk_create(fields)
     calendars = create_demo_calendars(departments=departments, today=timezone.localdate())
     policies = create_demo_sla_policies(departments=departments, request_types=request_types)
+    config_changed()  # bulk_create sends no post_save: tell the processes' caches
     return Organisation(
         departments=departments,
         users=users,
@@ -247,7 +249,9 @@ def create_demo_sla_policies(
     ]
     for policy in policies:
         policy.full_clean()  # the same checks as admin: a typo in demo_data fails loudly
-    return SlaPolicy.objects.bulk_create(policies)
+    created = SlaPolicy.objects.bulk_create(policies)
+    config_changed()  # bulk_create sends no post_save
+    return created
 
 
 def create_demo_escalation_rules(*, departments: dict[str, Department]) -> list[EscalationRule]:
