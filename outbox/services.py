@@ -174,9 +174,33 @@ def outbox_enqueue_many(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
-    if recorded_at is None:
-        transaction.on_commit(lambda: _schedule_delivery_unsafe(*ids, chunk=delivery_chunk))
+    outbox_deliver_after_commit(ids, chunk=delivery_chunk)
     return ids
+
+
+def outbox_insert_sql(*, source: str) -> tuple[str, dict[str, Any]]:
+    """For a statement that writes its outbox rows itself, in one of its data-modifying
+    CTEs (the sweep's, slas/sweep_statement.py, PostgreSQL): `INSERT ... RETURNING id` of
+    the messages `source` selects (topic, dedupe_key, jsonb payload), and its named
+    parameters (`outbox_` prefixed). The caller passes the returned ids to
+    `outbox_deliver_after_commit`. The same columns as `outbox_enqueue_many`."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (topic, dedupe_key, payload, created_at, available_at, "  # noqa: S608
+        "attempts, delivered_at, last_error) SELECT s.topic, s.dedupe_key, s.payload, "
+        "%(outbox_now)s, %(outbox_now)s, 0, %(outbox_delivered_at)s::timestamptz, '' "
+        f"FROM ({source}) AS s(topic, dedupe_key, payload) RETURNING id"
+    )
+    now = timezone.now()
+    return sql, {"outbox_now": now, "outbox_delivered_at": _recorded_as_delivered_at.get()}
+
+
+def outbox_deliver_after_commit(message_ids: list[int], *, chunk: int = DELIVERY_CHUNK) -> None:
+    """Ask workers to deliver these new messages once the surrounding transaction commits,
+    `chunk` messages a task (nothing for messages stored as delivered: see
+    `outbox_recorded_as_delivered`)."""
+    if message_ids and _recorded_as_delivered_at.get() is None:
+        transaction.on_commit(lambda: _schedule_delivery_unsafe(*message_ids, chunk=chunk))
 
 
 def _schedule_delivery_unsafe(*message_ids: int, chunk: int = DELIVERY_CHUNK) -> None:
