@@ -10,6 +10,12 @@ the events this batch inserted, and move each row's `next_check_at` forward. A w
 killed mid-batch rolls the whole batch back; a second sweep of the same rows (a duplicated
 message, a service that rescheduled a clock from a stale read) inserts nothing new.
 
+On PostgreSQL a batch of clocks is ONE statement (slas/sweep_statement.py: claim, events,
+rules matched in SQL, outbox rows, advance, as data-modifying CTEs), so Python never
+handles the due rows; on SQLite, which has no data-modifying CTEs, the same steps run
+from Python (`_sweep_clocks_stepwise`). The idle timers need the calendars' business-time
+math, and are swept from Python on both.
+
 The cost is proportional to what is due: one indexed range read, one insert and one
 update per batch. A clock's checks (each warning and the breach, with its instant) were
 computed by the service that last changed the clock and stored in its schedule row
