@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from slas.models import SlaEvent
+
 
 class RecordedEvent(NamedTuple):
     id: int
@@ -35,8 +37,6 @@ class EventsRecorded:
     now: datetime
 
     def events(self) -> list[RecordedEvent]:
-        from slas.models import SlaEvent
-
         rows = (
             SlaEvent.objects.filter(pk__in=self.event_ids)
             .order_by("pk")
