@@ -109,7 +109,7 @@ def outbox_enqueue(
         return Message.objects.create(**fields, delivered_at=recorded_at)
     message = Message.objects.create(**fields)
     if available_at is None:
-        _deliver_after_commit([message.pk])
+        outbox_deliver_after_commit([message.pk])
     return message
 
 
@@ -174,9 +174,25 @@ def outbox_enqueue_many(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
-    if recorded_at is None:
-        _deliver_after_commit(ids, chunk=delivery_chunk)
+    outbox_deliver_after_commit(ids, chunk=delivery_chunk)
     return ids
+
+
+def outbox_insert_sql(*, source: str) -> tuple[str, dict[str, Any]]:
+    """For a statement that writes its outbox rows itself, in one of its data-modifying
+    CTEs (the sweep's, slas/sweep_statement.py, PostgreSQL): `INSERT ... RETURNING id` of
+    the messages `source` selects (topic, dedupe_key, jsonb payload), and its named
+    parameters (`outbox_` prefixed). The caller passes the returned ids to
+    `outbox_deliver_after_commit`. The same columns as `outbox_enqueue_many`."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (topic, dedupe_key, payload, created_at, available_at, "  # noqa: S608
+        "attempts, delivered_at, last_error) SELECT s.topic, s.dedupe_key, s.payload, "
+        "%(outbox_now)s, %(outbox_now)s, 0, %(outbox_delivered_at)s::timestamptz, '' "
+        f"FROM ({source}) AS s(topic, dedupe_key, payload) RETURNING id"
+    )
+    now = timezone.now()
+    return sql, {"outbox_now": now, "outbox_delivered_at": _recorded_as_delivered_at.get()}
 
 
 class _AfterCommit:
@@ -191,15 +207,19 @@ class _AfterCommit:
         _schedule_delivery_unsafe(*self.ids, chunk=self.chunk)
 
 
-def _deliver_after_commit(message_ids: list[int], *, chunk: int = DELIVERY_CHUNK) -> None:
-    """Ask for delivery after the surrounding commit: one publish per transaction for
-    everything it enqueued (a filing queues a receipt, an assignment email, webhooks),
-    not one per message; a broker round trip costs more than the rest of the enqueue.
+def outbox_deliver_after_commit(message_ids: list[int], *, chunk: int = DELIVERY_CHUNK) -> None:
+    """Ask workers to deliver these new messages once the surrounding transaction commits
+    (nothing for messages stored as delivered: see `outbox_recorded_as_delivered`), `chunk`
+    messages a task, with one publish per transaction for everything it enqueued (a
+    filing queues a receipt, an assignment email, webhooks; a sweep its escalations), not
+    one per message: a broker round trip costs more than the rest of the enqueue.
 
     A batch is joined while its on_commit callback is pending and we are still inside
     the atomic block that registered it; a rollback drops the callback, and a block
     entered after that one was left (a test's outer transaction holds many) starts a
     batch of its own."""
+    if not message_ids or _recorded_as_delivered_at.get() is not None:
+        return
     if not connection.in_atomic_block:
         _schedule_delivery_unsafe(*message_ids, chunk=chunk)
         return

@@ -69,12 +69,10 @@ def encode_checks(checks: list[Check]) -> str:
     database. Empty text: nothing ahead."""
     if not checks:
         return ""
-    return json.dumps(
-        [[c.percent, _microseconds(c.instant)] for c in checks], separators=(",", ":")
-    )
+    return json.dumps([[c.percent, microseconds(c.instant)] for c in checks], separators=(",", ":"))
 
 
-def _microseconds(moment: datetime) -> int:
+def microseconds(moment: datetime) -> int:
     delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -91,7 +89,7 @@ def due_checks(
     the next one still ahead (None: nothing ahead)."""
     if not encoded:
         return [], None
-    limit = _microseconds(now)
+    limit = microseconds(now)
     due: list[Check] = []
     for percent, at in json.loads(encoded):
         if at > limit:

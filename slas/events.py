@@ -154,7 +154,7 @@ def record_events(rows: list[EventRow], *, now: datetime) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.fetchall()
-    hooks.events_recorded(hooks.EventsRecorded(inserted=inserted, rows=rows, now=now))
+    hooks.events_recorded(hooks.EventsRecorded(event_ids=[row[0] for row in inserted], now=now))
     with_rules = {
         (row.ticket_id, row.clock_id, str(row.kind), row.threshold) for row in rows if row.rule_ids
     }

@@ -1,10 +1,10 @@
 """The one way other apps learn of newly recorded SLA events (webhooks), so `slas` never
 imports them: the same pattern as tickets.hooks.
 
-`record_events` calls `events_recorded` once per batch, inside its transaction, with the
-events its INSERT really added (an event recorded twice is reported once). A listener
-registered in its AppConfig.ready() must stay cheap when it has nothing to do: the sweep
-calls it for every batch.
+`record_events` and the sweep call `events_recorded` once per batch, inside its
+transaction, with the events its INSERT really added (an event recorded twice is reported
+once). A listener registered in its AppConfig.ready() must stay cheap when it has
+nothing to do: the sweep calls it for every batch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from slas.models import SlaEvent
 
 
 class RecordedEvent(NamedTuple):
@@ -27,25 +29,20 @@ class RecordedEvent(NamedTuple):
 
 @dataclass(frozen=True)
 class EventsRecorded:
-    """One batch: the INSERT's returned rows (id, ticket_id, clock_id, kind, threshold)
-    and the rows it was given. `events()` pairs them; a listener with nothing to do never
-    pays for it."""
+    """One batch: the ids of the events its INSERT really added. `events()` reads them;
+    a listener with nothing to do never pays for it (the sweep inserts its events in
+    SQL and never holds them in Python)."""
 
-    inserted: Sequence[Sequence[Any]]
-    rows: Sequence[Any]  # slas.events.EventRow
+    event_ids: Sequence[int]
     now: datetime
 
     def events(self) -> list[RecordedEvent]:
-        by_key = {(r.ticket_id, r.clock_id, str(r.kind), r.threshold): r for r in self.rows}
-        events = []
-        for event_id, ticket_id, clock_id, kind, threshold in self.inserted:
-            row = by_key[(ticket_id, clock_id, kind, threshold)]
-            events.append(
-                RecordedEvent(
-                    event_id, ticket_id, clock_id, row.department_id, kind, threshold, row.instant
-                )
-            )
-        return events
+        rows = (
+            SlaEvent.objects.filter(pk__in=self.event_ids)
+            .order_by("pk")
+            .values_list(*RecordedEvent._fields)
+        )
+        return [RecordedEvent(*row) for row in rows]
 
 
 Listener = Callable[[EventsRecorded], None]
@@ -58,7 +55,7 @@ def register(listener: Listener) -> None:
 
 
 def events_recorded(recorded: EventsRecorded) -> None:
-    if not recorded.inserted:
+    if not recorded.event_ids:
         return
     for listener in _listeners:
         listener(recorded)

@@ -10,6 +10,12 @@ the events this batch inserted, and move each row's `next_check_at` forward. A w
 killed mid-batch rolls the whole batch back; a second sweep of the same rows (a duplicated
 message, a service that rescheduled a clock from a stale read) inserts nothing new.
 
+On PostgreSQL a batch of clocks is ONE statement (slas/sweep_statement.py: claim, events,
+rules matched in SQL, outbox rows, advance, as data-modifying CTEs), so Python never
+handles the due rows; on SQLite, which has no data-modifying CTEs, the same steps run
+from Python (`_sweep_clocks_stepwise`). The idle timers need the calendars' business-time
+math, and are swept from Python on both.
+
 The cost is proportional to what is due: one indexed range read, one insert and one
 update per batch. A clock's checks (each warning and the breach, with its instant) were
 computed by the service that last changed the clock and stored in its schedule row
@@ -30,13 +36,22 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from outbox.services import outbox_deliver_after_commit
 from servicedesk.db import update_rows
+from slas import hooks
 from slas.checks import BREACH, due_checks
-from slas.events import EventRow, TicketFacts, due_clock_events, record_events
+from slas.events import (
+    ESCALATION_DELIVERY_CHUNK,
+    EventRow,
+    TicketFacts,
+    due_clock_events,
+    record_events,
+)
 from slas.idle import next_idle_check
 from slas.models import IdleTimer, SlaEvent, SlaSchedule
 from slas.rulebook import RuleBook
 from slas.services import calendars_for
+from slas.sweep_statement import sweep_in_one_statement
 from tickets.models import Ticket
 
 UNNARROWED = (0, 0, None)  # ticket facts no rule of the department looks at
@@ -58,8 +73,16 @@ class SweepResult:
 @dataclass
 class _Batch:
     now: datetime
-    rules: RuleBook
+    rule_book: RuleBook | None = None
     events: list[EventRow] = field(default_factory=list)
+
+    @property
+    def rules(self) -> RuleBook:
+        """The active rules, read when first needed (the one-statement clock batch on
+        PostgreSQL matches rules in SQL and never needs them)."""
+        if self.rule_book is None:
+            self.rule_book = RuleBook.load()
+        return self.rule_book
 
 
 def sla_sweep(
@@ -84,10 +107,11 @@ def sla_sweep(
     ]
     if not due:
         return result
-    rules = RuleBook.load()
+    batch = _Batch(now=now)
     for sweep_batch in due:
         while True:
-            claimed, recorded = sweep_batch(_Batch(now=now, rules=rules), batch_size)
+            batch.events = []
+            claimed, recorded = sweep_batch(batch, batch_size)
             result.claimed += claimed
             result.recorded += recorded
             if claimed < batch_size:
@@ -174,6 +198,21 @@ def due_idle_timers(*, now: datetime, limit: int) -> QuerySet[IdleTimer, tuple[A
 
 
 def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
+    """One batch of clocks, in one transaction: on PostgreSQL one statement
+    (slas/sweep_statement.py); elsewhere the same steps from Python."""
+    if connection.vendor != "postgresql":
+        return _sweep_clocks_stepwise(batch, limit)
+    with transaction.atomic():
+        claimed, event_ids, message_ids = sweep_in_one_statement(now=batch.now, limit=limit)
+        hooks.events_recorded(hooks.EventsRecorded(event_ids=event_ids, now=batch.now))
+        outbox_deliver_after_commit(message_ids, chunk=ESCALATION_DELIVERY_CHUNK)
+    return claimed, len(event_ids)
+
+
+def _sweep_clocks_stepwise(batch: _Batch, limit: int) -> tuple[int, int]:
+    """SQLite (no data-modifying CTEs; it serialises writers, so no lock clause): claim,
+    decode the stored checks and match the rules in Python, and record the events through
+    `record_events`, as the clock services do; then advance the rows."""
     now = batch.now
     with transaction.atomic():
         rows = due_clocks(now=now, limit=limit)

@@ -1,6 +1,7 @@
 """The two SLA queries that must stay cheap whatever the number of tickets use their
-partial indexes, not a sequential scan: the sweep finding clocks due for a check, and
-the agent queue ordered by "due soonest".
+partial indexes, not a sequential scan: the sweep finding clocks due for a check (its
+one statement: claim, events, outbox, advance), and the agent queue ordered by "due
+soonest".
 
 PostgreSQL's planner decides, so this runs on PostgreSQL only (CI's services phase sets
 REQUIRE_SERVICES=1, and tests/conftest.py then refuses any other database). The tables
@@ -15,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 
-from slas.models import IdleTimer, SlaClock, SlaSchedule
+from slas.models import IdleTimer, SlaClock, SlaEvent, SlaSchedule
 from slas.services import sla_clocks_create
-from slas.sweep import due_clocks, due_clocks_sql, due_idle_timers
+from slas.sweep import due_idle_timers
+from slas.sweep_statement import sweep_in_one_statement, sweep_statement
 from tests.factories import DepartmentFactory, RequestTypeFactory, UserFactory
 from tickets.models import Ticket
 
@@ -107,16 +109,17 @@ def desk(db):
 
 
 def test_sweep_claims_due_clocks_through_the_partial_index(desk):
+    sql, params = sweep_statement(now=NOW, limit=500)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {due_clocks_sql(limit=500)}", [NOW])
+        cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-        rows = due_clocks(now=NOW, limit=500)
+        claimed, _, _ = sweep_in_one_statement(now=NOW, limit=500)
 
     assert "slaschedule_next_check" in plan, plan
-    assert f"Seq Scan on {SlaSchedule._meta.db_table}" not in plan, plan
-    assert f"Seq Scan on {SlaClock._meta.db_table}" not in plan, plan
+    for model in (SlaSchedule, SlaClock, Ticket, SlaEvent):
+        assert f"Seq Scan on {model._meta.db_table}" not in plan, plan
     assert "LockRows" in plan, plan
-    assert len(rows) == DUE
+    assert claimed == DUE
 
 
 def test_sweep_claims_due_idle_timers_through_the_partial_index(desk):
