@@ -5,7 +5,8 @@ The database is its own (`<main benchmark database>_apifiling`), created and mig
 when missing, with `make run`'s demo organisation (eight departments, their calendars,
 SLA policies and escalation rules) laid once. Each client has its own personal token and
 files into request types of the departments with SLA policies (every filing starts
-clocks), answering their questions, over keep-alive HTTP connections. gunicorn
+clocks), answering their questions, over HTTP/1.1 (gunicorn's sync workers close the
+connection after each response, so a client connects anew for every filing). gunicorn
 runs the project's WSGI app with DEBUG off, sync workers (`--api-workers`, default
 2 x cores + 1), the outbox publishing to a Redis database of the benchmark's own (no
 Celery worker: delivery is not part of filing; the queue is emptied afterwards).
@@ -282,7 +283,8 @@ def _report(
         return 1000 * window.server_cpu.get(kind, 0.0) / filed
 
     return "\n".join([
-        f"{CLIENTS} clients, each with its own token and keep-alive connection, filing for "
+        f"{CLIENTS} clients, each with its own token and a new connection a filing (sync workers "
+        "do not keep connections alive), filing for "
         f"{elapsed:.0f} s after a {WARM_UP_SECONDS:.0f} s warm-up into request types of "
         f"departments with SLA policies (clocks start on every filing); gunicorn with "
         f"{workers} sync workers, DEBUG off, PostgreSQL on the same host. Load average at "
