@@ -41,16 +41,12 @@ from urllib.parse import urljoin
 
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
+# Chromium's path and flags are the browser tests' (one place for both).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
+
 DESKTOP: ViewportSize = {"width": 1280, "height": 860}
 MOBILE: ViewportSize = {"width": 390, "height": 844}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,7 +69,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--error-pages", action="store_true", help="capture the 404 page (needs DEBUG=false)"
     )
-    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--chromium", default=CHROMIUM)
     parser.add_argument(
         "--escalations", action="store_true", help="also capture escalation rules and events"
     )
