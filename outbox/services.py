@@ -239,20 +239,43 @@ def outbox_deliver_after_commit(message_ids: list[int], *, chunk: int = DELIVERY
 
 
 def _schedule_delivery_unsafe(*message_ids: int, chunk: int = DELIVERY_CHUNK) -> None:
-    """Ask workers to deliver now. Failure is fine: the relay will find the rows."""
+    """Ask workers to deliver now, `chunk` messages a task, with ONE publish: more than
+    `chunk` go in one task that hands the other chunks on to other workers before it
+    delivers its own (outbox/tasks.py `outbox_deliver_many_task`). A publish is a broker
+    round trip, about half a millisecond, paid by the committing request or sweep; the
+    worker pays for the others (measured: one publish 0.45 ms, five 3.3 ms).
+    Failure is fine: the relay will find the rows."""
     from outbox.tasks import outbox_deliver_many_task, outbox_deliver_task
 
     try:
         if len(message_ids) == 1:
             outbox_deliver_task.delay(message_ids[0])
-            return
-        for start in range(0, len(message_ids), chunk):
-            outbox_deliver_many_task.delay(list(message_ids[start : start + chunk]))
+        elif len(message_ids) <= chunk:
+            outbox_deliver_many_task.delay(list(message_ids))
+        else:
+            outbox_deliver_many_task.delay(list(message_ids), chunk=chunk)
     except Exception:  # the broker is down; the rows wait for the relay
         logger.warning(
             "could not enqueue %s outbox message(s); the relay will deliver them",
             len(message_ids),
         )
+
+
+def outbox_hand_on_unsafe(message_ids: list[int], *, chunk: int) -> list[int]:
+    """For a delivery task given more than `chunk` messages: publish a task for each
+    further chunk, and return the first, to deliver itself. A broker that is down loses
+    nothing: the relay finds the rows."""
+    from outbox.tasks import outbox_deliver_many_task
+
+    try:
+        for start in range(chunk, len(message_ids), chunk):
+            outbox_deliver_many_task.delay(message_ids[start : start + chunk])
+    except Exception:
+        logger.warning(
+            "could not hand on %s outbox message(s); the relay will deliver them",
+            len(message_ids) - chunk,
+        )
+    return message_ids[:chunk]
 
 
 def outbox_deliver(*, message_id: int, now: datetime) -> bool:

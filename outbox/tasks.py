@@ -2,7 +2,7 @@ import logging
 
 from django.utils import timezone
 
-from outbox.services import outbox_deliver, outbox_relay
+from outbox.services import outbox_deliver, outbox_hand_on_unsafe, outbox_relay
 from servicedesk.celery import task
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,11 @@ def _another_relay_unsafe() -> None:
 
 
 @task("outbox.tasks.outbox_deliver_many_task")
-def outbox_deliver_many_task(message_ids: list[int]) -> None:
+def outbox_deliver_many_task(message_ids: list[int], chunk: int | None = None) -> None:
+    """With `chunk` (the publisher sent more than that in one task), hand the other
+    chunks on to other workers first, then deliver the first."""
+    if chunk is not None and len(message_ids) > chunk:
+        message_ids = outbox_hand_on_unsafe(message_ids, chunk=chunk)
     now = timezone.now()
     for message_id in message_ids:
         outbox_deliver(message_id=message_id, now=now)

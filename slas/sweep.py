@@ -75,6 +75,9 @@ class _Batch:
     now: datetime
     rule_book: RuleBook | None = None
     events: list[EventRow] = field(default_factory=list)
+    # Where the next claim of clocks starts on PostgreSQL: the earliest due clock the
+    # probe found, then the latest one a batch claimed (`_first_due` says why).
+    clocks_from: datetime | None = None
 
     @property
     def rules(self) -> RuleBook:
@@ -98,16 +101,17 @@ def sla_sweep(
     result = SweepResult()
     started = time.monotonic()
     # Most sweeps find nothing: one query of two index probes, no transaction, no rules.
+    first_clock, timers_due = _first_due(now)
     due = [
         sweep_batch
         for sweep_batch, found in zip(
-            (_sweep_clocks, _sweep_idle_timers), _anything_due(now), strict=True
+            (_sweep_clocks, _sweep_idle_timers), (first_clock is not None, timers_due), strict=True
         )
         if found
     ]
     if not due:
         return result
-    batch = _Batch(now=now)
+    batch = _Batch(now=now, clocks_from=first_clock)
     for sweep_batch in due:
         while True:
             batch.events = []
@@ -125,25 +129,41 @@ def sla_sweep(
     return result
 
 
-def _anything_due(now: datetime) -> tuple[bool, bool]:
-    """Whether any clock, and any idle timer, is due at `now`: one round trip."""
+def _first_due(now: datetime) -> tuple[datetime | None, bool]:
+    """The earliest `next_check_at` of a clock due at `now` (None: none), and whether any
+    idle timer is due: one round trip.
+
+    The claims of this sweep start there (`next_check_at >= ...`), and each further batch
+    at the latest row the previous one claimed. Every row a sweep moves on leaves its old
+    entry at the front of the partial `next_check_at` index, pointing at a dead row
+    version; an index scan from the start visits the row of each such entry to find it
+    dead, and can mark the entry so that later scans skip it only once no transaction
+    anywhere on the server is older than the sweep that moved it. While one is (a report,
+    a backup, a long migration), every scan from the start walks all the entries the
+    sweeps left since the last VACUUM: thousands a minute, each a heap page visit. This
+    probe walks them once; the claim does not walk them again. A row that a service makes
+    due below that start while the sweep runs is not lost: the next sweep's probe, which
+    has no lower bound, finds it."""
     ops = connection.ops
     schedules = ops.quote_name(SlaSchedule._meta.db_table)
     timers = ops.quote_name(IdleTimer._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {schedules} WHERE next_check_at <= %s), "  # noqa: S608
+            f"SELECT (SELECT next_check_at FROM {schedules} WHERE next_check_at <= %s "  # noqa: S608
+            f"ORDER BY next_check_at LIMIT 1), "
             f"EXISTS (SELECT 1 FROM {timers} WHERE next_check_at <= %s)",
             [now, now],
         )
-        clocks, timers_due = cursor.fetchone()
-    return bool(clocks), bool(timers_due)
+        first_clock, timers_due = cursor.fetchone()
+    return first_clock, bool(timers_due)
 
 
 def due_clocks_sql(*, limit: int) -> str:
-    """The claim: up to `limit` clocks due for a check (one parameter, now), soonest
-    first, through the schedule's partial index, rows another sweep or a service holds
-    skipped, not waited for. It reads and locks only the narrow schedule rows, never the
+    """The claim of the stepwise sweep (SQLite): up to `limit` clocks due for a check
+    (one parameter, now), soonest first, through the schedule's partial index, rows
+    another sweep or a service holds skipped where the database can. (SQLite removes an
+    index entry when its row changes: it has none of the dead entries `_first_due` steps
+    over, and needs no start.) It reads only the narrow schedule rows, never the
     clocks. Plain SQL returning tuples: building model rows (or the ORM's values_list
     with its converters) for a thousand clocks was a fifth of a sweep's Python time."""
     table = connection.ops.quote_name(SlaSchedule._meta.db_table)
@@ -203,10 +223,11 @@ def _sweep_clocks(batch: _Batch, limit: int) -> tuple[int, int]:
     if connection.vendor != "postgresql":
         return _sweep_clocks_stepwise(batch, limit)
     with transaction.atomic():
-        claimed, event_ids, message_ids = sweep_in_one_statement(now=batch.now, limit=limit)
-        hooks.events_recorded(hooks.EventsRecorded(event_ids=event_ids, now=batch.now))
-        outbox_deliver_after_commit(message_ids, chunk=ESCALATION_DELIVERY_CHUNK)
-    return claimed, len(event_ids)
+        swept = sweep_in_one_statement(now=batch.now, limit=limit, start=batch.clocks_from)
+        hooks.events_recorded(hooks.EventsRecorded(event_ids=swept.event_ids, now=batch.now))
+        outbox_deliver_after_commit(swept.message_ids, chunk=ESCALATION_DELIVERY_CHUNK)
+    batch.clocks_from = swept.last_due or batch.clocks_from
+    return swept.claimed, len(swept.event_ids)
 
 
 def _sweep_clocks_stepwise(batch: _Batch, limit: int) -> tuple[int, int]:

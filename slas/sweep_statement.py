@@ -27,8 +27,9 @@ Data-modifying CTEs, in order (one snapshot, one round trip, one plan):
   snapshot of the UPDATE does not see: it keeps its `next_check_at`, and the next sweep
   claims it again, records nothing twice (the UNIQUE constraint) and advances it.
 
-The statement returns how many rows it claimed, and the ids of the events and outbox rows
-it inserted (for the hooks and the delivery tasks after commit).
+The statement returns how many rows it claimed, the ids of the events and outbox rows it
+inserted (for the hooks and the delivery tasks after commit), and the latest
+`next_check_at` it claimed (where the next batch of the same sweep starts its claim).
 
 On SQLite (the embedded default), which has no data-modifying CTEs, slas/sweep.py runs the
 same steps one by one in Python (`_sweep_clocks_stepwise`): SQLite serialises writers, so
@@ -38,7 +39,7 @@ the claim needs no lock, and the events go through `record_events` like the serv
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -71,8 +72,11 @@ def _rules_sql() -> str:
     )
 
 
-def sweep_statement(*, now: datetime, limit: int) -> tuple[str, dict[str, Any]]:
-    """The statement and its named parameters (module docstring)."""
+def sweep_statement(
+    *, now: datetime, limit: int, start: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The statement and its named parameters (module docstring). `start`: claim only rows
+    due at or after it (slas/sweep.py `_first_due` says why)."""
     instant = "timestamptz 'epoch' + {} * interval '1 microsecond'"
     messages, params = outbox_insert_sql(
         source=(
@@ -82,13 +86,15 @@ def sweep_statement(*, now: datetime, limit: int) -> tuple[str, dict[str, Any]]:
             "FROM inserted WHERE acting) AS a GROUP BY chunk"
         )
     )
+    since = " AND next_check_at >= %(start)s" if start is not None else ""
     sql = f"""
 WITH claimed AS (
     SELECT ctid, clock_id, ticket_id, department_id, kind, warned_percent, breached,
+        next_check_at,
         -- The JSON list of pairs read as a 2-D bigint array literal (brackets made
         -- braces), once per row: a fraction of the cost of parsing it as JSON.
         translate(nullif(checks, ''), '[]', '{{}}')::bigint[] AS checks
-    FROM {_table(SlaSchedule)} WHERE next_check_at <= %(now)s
+    FROM {_table(SlaSchedule)} WHERE next_check_at <= %(now)s{since}
     ORDER BY next_check_at LIMIT {int(limit)} FOR UPDATE SKIP LOCKED
 ), stored AS (
     SELECT c.ctid, c.clock_id, c.ticket_id, c.department_id, c.kind AS clock_kind,
@@ -152,7 +158,8 @@ WITH claimed AS (
 )
 SELECT (SELECT count(*) FROM claimed),
     ARRAY(SELECT id FROM inserted ORDER BY id),
-    ARRAY(SELECT id FROM messages ORDER BY id)
+    ARRAY(SELECT id FROM messages ORDER BY id),
+    (SELECT max(next_check_at) FROM claimed)
 """  # noqa: S608 (table names from the models; values are parameters)
     params.update(
         topic=Message.Topic.ESCALATION,
@@ -160,15 +167,21 @@ SELECT (SELECT count(*) FROM claimed),
         now_us=microseconds(now),
         chunk=ESCALATION_CHUNK,
         no_rule=NO_RULE,
+        start=start,
     )
     return sql, params
 
 
-def sweep_in_one_statement(*, now: datetime, limit: int) -> tuple[int, list[int], list[int]]:
-    """Run one batch (inside the caller's transaction): (rows claimed, ids of the events
-    inserted, ids of the escalation outbox rows written)."""
-    sql, params = sweep_statement(now=now, limit=limit)
+class Swept(NamedTuple):
+    claimed: int  # schedule rows claimed
+    event_ids: list[int]  # events inserted
+    message_ids: list[int]  # escalation outbox rows written
+    last_due: datetime | None  # the latest `next_check_at` claimed (None: nothing claimed)
+
+
+def sweep_in_one_statement(*, now: datetime, limit: int, start: datetime | None = None) -> Swept:
+    """Run one batch (inside the caller's transaction)."""
+    sql, params = sweep_statement(now=now, limit=limit, start=start)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        claimed, event_ids, message_ids = cursor.fetchone()
-    return claimed, event_ids, message_ids
+        return Swept(*cursor.fetchone())

@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from slas.models import EscalationRule, SlaEvent
 from slas.rulebook import RuleBook
 from slas.sweep import sla_sweep
+from slas.sweep_statement import sweep_in_one_statement
 from tests.factories import RequestTypeFactory, UserFactory
 from tickets import services
 from tickets.models import Priority, Ticket
@@ -94,3 +95,39 @@ def test_sql_fires_the_rules_the_rule_book_fires(it, hr, make_policy, it_type, r
             department=it, is_active=True, trigger__in=[Trigger.WARNING, Trigger.BREACH]
         ).values_list("pk", flat=True)
     )
+
+
+def test_a_claim_starts_where_it_is_told_and_the_next_sweep_finds_the_rest(
+    it, make_policy, it_type, requester
+):
+    # No calendar: the department works round the clock. First response 60 min:
+    # warnings at 30 and 45 min, breach at 60, from each filing.
+    make_policy(it, warning_percents="50, 75")
+    tickets = [
+        services.ticket_create(
+            created_by=requester,
+            request_type=it_type,
+            title="Printer",
+            description="Jammed.",
+            now=T0 + minutes * MIN,
+        )
+        for minutes in (0, 10, 20)
+    ]
+    now = T0 + 55 * MIN
+
+    def warnings(ticket: Ticket) -> list[int]:
+        return sorted(
+            SlaEvent.objects.filter(ticket=ticket, clock__isnull=False).values_list(
+                "threshold", flat=True
+            )
+        )
+
+    # Told to start at 40 min, the claim leaves the first ticket's clock (due since 30 min).
+    with transaction.atomic():
+        swept = sweep_in_one_statement(now=now, limit=100, start=T0 + 40 * MIN)
+    assert swept.claimed == 2
+    assert swept.last_due == T0 + 50 * MIN
+    assert [warnings(t) for t in tickets] == [[], [50, 75], [50]]
+    # A sweep finds the earliest due clock itself, and records nothing twice.
+    assert sla_sweep(now=now).recorded == 2
+    assert [warnings(t) for t in tickets] == [[50, 75], [50, 75], [50]]
