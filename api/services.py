@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from api.models import ApiToken
+from servicedesk.config import config_generation_column, config_generation_read
 
 MAX_ACTIVE_PERSONAL = 20
 # last_used_at is written at most this often per token: not a write per request.
@@ -87,8 +88,18 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     if len(parts) != 3 or parts[0] != "sd" or not parts[1] or not parts[2]:
         return None
     _, prefix, secret = parts
-    token = ApiToken.objects.select_related("user__home_department").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.key_hash, _hash(secret)):
+    # The configuration generation comes with the token (servicedesk/config.py): the
+    # request's first query reads both.
+    token = (
+        ApiToken.objects.select_related("user__home_department")
+        .annotate(config_generation=config_generation_column())
+        .filter(prefix=prefix)
+        .first()
+    )
+    if token is None:
+        return None
+    config_generation_read(token.config_generation)
+    if not hmac.compare_digest(token.key_hash, _hash(secret)):
         return None
     if token.revoked_at is not None or not token.user.is_active:
         return None
