@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -112,10 +112,12 @@ def ticket_create(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        department = _take_ticket_number(department.pk)
-        # The agent is chosen before the ticket is written, so the ticket is inserted
-        # with its assignee (one write instead of an insert and an update).
-        assignee = pick_agent(department=department)
+        # The number, the round-robin agent and the department's row lock in one
+        # statement; the agent is chosen before the ticket is written, so the ticket is
+        # inserted with its assignee (one write instead of an insert and an update).
+        department, assignee = _take_turn(department_id=department.pk, take_number=True)
+        if department.assignment == Department.Assignment.FEWEST_OPEN:
+            assignee = pick_agent(department=department)
         ticket = Ticket.objects.create(
             reference=f"{department.code}-{department.ticket_sequence}",
             department=department,
@@ -154,24 +156,62 @@ def ticket_create(
     return ticket
 
 
-def _take_ticket_number(department_id: int) -> Department:
-    """The department with its next ticket number taken, in one UPDATE … RETURNING.
+def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, User | None]:
+    """The department row updated in one UPDATE … RETURNING: its next ticket number taken
+    (`take_number`) and, if it assigns by round robin, its next agent chosen and its
+    pointer moved; returned with that agent (None: nobody available, or another rule).
 
     The UPDATE locks the row until commit (FOR NO KEY UPDATE: the number is not a key, so
     the requesting-department foreign-key checks of other filings do not wait for it), so
-    numbers stay unique and gapless per department, and the round-robin pointer is moved
-    under the same lock.
+    numbers stay unique and gapless per department. A filing that waited for the lock has
+    its SET evaluated again on the row the other one committed (PostgreSQL's re-check of
+    an updated row), so round robin moves on from the agent that one got. On PostgreSQL
+    the agent's row comes back in the same statement; on SQLite in one more query.
     """
-    table = Department._meta.db_table
-    return next(
-        iter(
-            Department.objects.raw(
-                f"UPDATE {table} SET ticket_sequence = ticket_sequence + 1 "  # noqa: S608
-                "WHERE id = %s RETURNING *",
-                [department_id],
-            )
-        )
+    d = Department._meta.db_table
+    u = User._meta.db_table
+    m = Membership._meta.db_table
+    agents = (
+        f"FROM {u} JOIN {m} ON {m}.user_id = {u}.id WHERE {m}.department_id = {d}.id "
+        f"AND {m}.role = %(agent)s AND {m}.is_available AND {u}.is_active"
     )
+    columns = [str(f.column) for f in Department._meta.concrete_fields]
+    update = (
+        f"UPDATE {d} SET ticket_sequence = ticket_sequence + %(step)s, "  # noqa: S608
+        "last_assigned_to_id = CASE WHEN assignment = %(round_robin)s THEN COALESCE("
+        f"(SELECT MIN({u}.id) {agents} AND {u}.id > {d}.last_assigned_to_id), "
+        f"(SELECT MIN({u}.id) {agents}), last_assigned_to_id) ELSE last_assigned_to_id END "
+        f"WHERE id = %(department)s RETURNING {', '.join(columns)}, "
+        f"CASE WHEN assignment = %(round_robin)s AND EXISTS (SELECT 1 {agents}) "
+        "THEN last_assigned_to_id END AS picked"
+    )
+    params = {
+        "step": 1 if take_number else 0,
+        "round_robin": Department.Assignment.ROUND_ROBIN,
+        "agent": Membership.Role.AGENT,
+        "department": department_id,
+    }
+    if connection.vendor != "postgresql":
+        department = next(iter(Department.objects.raw(update, params)))
+        picked = department.picked  # type: ignore[attr-defined]
+        return department, User.objects.filter(pk=picked).first() if picked else None
+    user_columns = [str(f.column) for f in User._meta.concrete_fields]
+    select = (
+        f"WITH d AS ({update}) SELECT d.*, {', '.join(f'u.{c}' for c in user_columns)} "  # noqa: S608
+        f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(select, params)
+        row = cursor.fetchone()
+    db = connection.alias
+    department = Department.from_db(
+        db, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
+    )
+    user_row = row[len(columns) + 1 :]
+    if row[len(columns)] is None:
+        return department, None
+    user = User.from_db(db, [f.attname for f in User._meta.concrete_fields], user_row)
+    return department, user
 
 
 # --- Assignment -----------------------------------------------------------------------
@@ -185,30 +225,27 @@ def pick_agent(*, department: Department) -> User | None:
     """
     if department.assignment == Department.Assignment.MANUAL:
         return None
-    candidates = User.objects.filter(
-        is_active=True,
-        memberships__department=department,
-        memberships__role=Membership.Role.AGENT,
-        memberships__is_available=True,
-    ).order_by("pk")
-    if department.assignment == Department.Assignment.FEWEST_OPEN:
-        open_here = Q(
-            assigned_tickets__department=department,
-            assigned_tickets__status__in=Ticket.OPEN_STATUSES,
+    if department.assignment == Department.Assignment.ROUND_ROBIN:
+        updated, chosen = _take_turn(department_id=department.pk, take_number=False)
+        department.last_assigned_to_id = updated.last_assigned_to_id
+        return chosen
+    # Fewest open: counted after the department's row lock was taken (a statement of its
+    # own, so it sees the tickets of filings that held the lock before).
+    open_here = Q(
+        assigned_tickets__department=department,
+        assigned_tickets__status__in=Ticket.OPEN_STATUSES,
+    )
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__department=department,
+            memberships__role=Membership.Role.AGENT,
+            memberships__is_available=True,
         )
-        return (
-            candidates.annotate(open_count=Count("assigned_tickets", filter=open_here))
-            .order_by("open_count", "pk")
-            .first()
-        )
-    chosen = None
-    if department.last_assigned_to_id is not None:
-        chosen = candidates.filter(pk__gt=department.last_assigned_to_id).first()
-    chosen = chosen or candidates.first()
-    if chosen is not None:
-        department.last_assigned_to = chosen
-        department.save(update_fields=["last_assigned_to"])
-    return chosen
+        .annotate(open_count=Count("assigned_tickets", filter=open_here))
+        .order_by("open_count", "pk")
+        .first()
+    )
 
 
 def ticket_assign(
