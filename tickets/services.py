@@ -23,6 +23,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
+from outbox.services import outbox_enqueue_many
 from tickets import hooks
 from tickets.extra_fields import check_extra_fields
 from tickets.markdown import render_markdown
@@ -36,8 +37,8 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.notifications import notify
-from tickets.selectors import can_view, can_work
+from tickets.notifications import notification_messages, notify
+from tickets.selectors import can_view, can_work, user_memberships_known
 
 Status = Ticket.Status
 MAX_BODY = 20_000
@@ -139,15 +140,22 @@ def ticket_create(
         if created_by.pk != requester.pk:
             ticket.watchers.add(created_by)
         _save_attachments(ticket=ticket, comment=None, user=created_by, files=attachments, now=now)
-        event = _record(ticket, created_by, TicketEvent.Action.CREATED, now=now)
-        notify(
+        # The audit events in one INSERT, their emails (the receipt, the assignee's) in
+        # another, then what other apps derive, in the order of the events.
+        event = _event(ticket, created_by, TicketEvent.Action.CREATED, now=now)
+        assigned = _assignment_event(ticket=ticket, actor=None, old=None, now=now)
+        TicketEvent.objects.bulk_create([event, *([assigned] if assignee else [])])
+        messages = notification_messages(
             event=event,
             recipients=[requester],
             headline=f"Your request to {department.name} was received.",
             include_actor=True,
         )
         if assignee is not None:
-            _assigned(ticket=ticket, actor=None, old=None, now=now)
+            messages += _assignment_messages(assigned)
+        outbox_enqueue_many(messages=messages)
+        if assignee is not None:
+            _assignment_hook(ticket=ticket, actor=None, old=None, event=assigned, now=now)
         hooks.ticket_changed(
             hooks.TicketChange(
                 kind=hooks.CREATED, ticket=ticket, now=now, actor=created_by, event_id=event.pk
@@ -195,9 +203,12 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
         department = next(iter(Department.objects.raw(update, params)))
         picked = department.picked  # type: ignore[attr-defined]
         return department, User.objects.filter(pk=picked).first() if picked else None
+    # With the agent: their memberships (department ids, roles), which the email to them
+    # checks (can_view) and would otherwise load in a query of their own.
     user_columns = [str(f.column) for f in User._meta.concrete_fields]
     select = (
-        f"WITH d AS ({update}) SELECT d.*, {', '.join(f'u.{c}' for c in user_columns)} "  # noqa: S608
+        f"WITH d AS ({update}) SELECT d.*, {', '.join(f'u.{c}' for c in user_columns)}, "  # noqa: S608
+        f"ARRAY(SELECT ARRAY[department_id::text, role] FROM {m} WHERE user_id = u.id) "
         f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
     )
     with connection.cursor() as cursor:
@@ -207,10 +218,11 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
     department = Department.from_db(
         db, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
     )
-    user_row = row[len(columns) + 1 :]
     if row[len(columns)] is None:
         return department, None
+    user_row = row[len(columns) + 1 : -1]
     user = User.from_db(db, [f.attname for f in User._meta.concrete_fields], user_row)
+    user_memberships_known(user, [(int(d), role) for d, role in row[-1]])
     return department, user
 
 
@@ -315,17 +327,38 @@ def _set_assignee(
 def _assigned(*, ticket: Ticket, actor: User | None, old: User | None, now: datetime) -> None:
     """What follows a change of assignee already written: the audit event, the email to
     the new assignee, the hook."""
-    assignee = ticket.assignee
-    event = _record(
+    event = _assignment_event(ticket=ticket, actor=actor, old=old, now=now)
+    event.save()
+    outbox_enqueue_many(messages=_assignment_messages(event))
+    _assignment_hook(ticket=ticket, actor=actor, old=old, event=event, now=now)
+
+
+def _assignment_event(
+    *, ticket: Ticket, actor: User | None, old: User | None, now: datetime
+) -> TicketEvent:
+    return _event(
         ticket,
         actor,
         TicketEvent.Action.ASSIGNED,
         old=str(old or ""),
-        new=str(assignee or ""),
+        new=str(ticket.assignee or ""),
         now=now,
     )
-    if assignee is not None:
-        notify(event=event, recipients=[assignee], headline="This ticket was assigned to you.")
+
+
+def _assignment_messages(event: TicketEvent) -> list[dict[str, Any]]:
+    """The email to the new assignee (none when unassigned)."""
+    assignee = event.ticket.assignee
+    if assignee is None:
+        return []
+    return notification_messages(
+        event=event, recipients=[assignee], headline="This ticket was assigned to you."
+    )
+
+
+def _assignment_hook(
+    *, ticket: Ticket, actor: User | None, old: User | None, event: TicketEvent, now: datetime
+) -> None:
     hooks.ticket_changed(
         hooks.TicketChange(
             kind=hooks.ASSIGNED,
@@ -839,7 +872,23 @@ def _record(
     message: str = "",
     now: datetime,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = _event(ticket, actor, action, old=old, new=new, message=message, now=now)
+    event.save()
+    return event
+
+
+def _event(
+    ticket: Ticket,
+    actor: User | None,
+    action: str,
+    *,
+    old: str = "",
+    new: str = "",
+    message: str = "",
+    now: datetime,
+) -> TicketEvent:
+    """An audit event, not yet written."""
+    return TicketEvent(
         ticket=ticket,
         actor=actor,
         action=action,
