@@ -3,6 +3,7 @@ validate (one set of rules with the screens) and their errors come back per fiel
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.urls import reverse
@@ -16,7 +17,22 @@ from tickets.models import Priority, Ticket
 # --- Output ----------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FieldsBuiltOnce:
+    """For output serializers: their fields are built once per class and copied (shallow,
+    then bound as usual) for each instance. DRF builds them anew for every instance, deep
+    copies of the declared ones plus, for a ModelSerializer, those it derives from the
+    model: a third of the time of answering a filing (cProfile, bench apifiling)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()  # type: ignore[misc]
+            cls._built_fields = built  # type: ignore[attr-defined]
+        return {name: copy.copy(field) for name, field in built.items()}
+
+
+class PersonSerializer(FieldsBuiltOnce, serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.SerializerMethodField()
@@ -25,13 +41,13 @@ class PersonSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return str(user)
 
 
-class DepartmentRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DepartmentRefSerializer(FieldsBuiltOnce, serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class RequestTypeRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RequestTypeRefSerializer(FieldsBuiltOnce, serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     name = serializers.CharField()
     is_confidential = serializers.BooleanField()
@@ -46,7 +62,7 @@ class TicketSlaSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )  # fmt: skip
 
 
-class ClockSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ClockSerializer(FieldsBuiltOnce, serializers.Serializer):  # type: ignore[type-arg]
     kind = serializers.CharField()
     kind_label = serializers.CharField()
     state = serializers.CharField()
@@ -61,7 +77,7 @@ class ClockSerializer(serializers.Serializer):  # type: ignore[type-arg]
     is_current = serializers.BooleanField()
 
 
-class AttachmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AttachmentSerializer(FieldsBuiltOnce, serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     filename = serializers.CharField()
     size = serializers.IntegerField(help_text="Bytes.")
@@ -74,7 +90,7 @@ class AttachmentSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return reverse("api:attachment", args=[attachment.pk])
 
 
-class TicketSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):  # type: ignore[type-arg]
     """A ticket in a list: what the queue shows."""
 
     department = DepartmentRefSerializer()

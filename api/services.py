@@ -6,13 +6,17 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
 from api.models import ApiToken
+from servicedesk.config import config_generation_column, config_generation_read
+from tickets.selectors import user_memberships_known
 
 MAX_ACTIVE_PERSONAL = 20
 # last_used_at is written at most this often per token: not a write per request.
@@ -80,6 +84,13 @@ def api_token_revoke(*, token: ApiToken, actor: User, now: datetime | None = Non
     return token
 
 
+_MEMBERSHIPS = RawSQL(
+    "ARRAY(SELECT ARRAY[department_id::text, role] FROM tickets_membership "
+    'WHERE user_id = "api_apitoken"."user_id")',
+    (),
+)
+
+
 def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken | None:
     """The active token `raw` is (with its user), or None: malformed, unknown, revoked,
     or its user inactive. Notes the use (at most once a minute)."""
@@ -87,8 +98,25 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     if len(parts) != 3 or parts[0] != "sd" or not parts[1] or not parts[2]:
         return None
     _, prefix, secret = parts
-    token = ApiToken.objects.select_related("user__home_department").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.key_hash, _hash(secret)):
+    # The configuration generation comes with the token (servicedesk/config.py), and on
+    # PostgreSQL the user's memberships, which nearly every endpoint's permission check
+    # needs: the request's first query reads all three.
+    columns: dict[str, Any] = {"config_generation": config_generation_column()}
+    if connection.vendor == "postgresql":
+        columns["memberships"] = _MEMBERSHIPS
+    found: Any = (  # the token with those columns
+        ApiToken.objects.select_related("user__home_department")
+        .annotate(**columns)
+        .filter(prefix=prefix)
+        .first()
+    )
+    if found is None:
+        return None
+    config_generation_read(found.config_generation)
+    if connection.vendor == "postgresql":
+        user_memberships_known(found.user, [(int(d), role) for d, role in found.memberships])
+    token: ApiToken = found
+    if not hmac.compare_digest(token.key_hash, _hash(secret)):
         return None
     if token.revoked_at is not None or not token.user.is_active:
         return None

@@ -127,7 +127,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         now = timezone.now()
         ticket = Ticket.objects.select_related(*selectors.LIST_RELATED).get(pk=ticket.pk)
         user = _user(self.request)
-        clocks = ticket_sla_for(user=user, ticket=ticket, now=now)
+        clocks = ticket_sla_for(user=user, ticket=ticket, now=now, timeline=False)
         attachments = selectors.ticket_attachments_for(user=user, ticket=ticket)
         context = {"now": now, "clocks": clocks, "attachments": attachments}
         return Response(s.TicketDetailSerializer(ticket, context=context).data, status=code)
@@ -190,7 +190,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         if ticket.requesting_department_id == requester.home_department_id:
             ticket.requesting_department = requester.home_department
         user = _user(self.request)
-        clocks = ticket_sla_for(user=user, ticket=ticket, now=now)
+        clocks = ticket_sla_for(user=user, ticket=ticket, now=now, timeline=False)
         context = {"now": now, "clocks": clocks, "attachments": []}
         data = s.TicketDetailSerializer(ticket, context=context).data
         return Response(data, status=status.HTTP_201_CREATED)

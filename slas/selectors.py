@@ -28,7 +28,7 @@ from accounts.models import User
 from slas import clock
 from slas.escalations import describe
 from slas.models import SlaClock, SlaEvent, SlaSegment
-from slas.services import calendar_for
+from slas.services import cached_calendar, calendar_for
 from tickets import selectors as ticket_selectors
 from tickets.models import Department, Ticket
 
@@ -128,17 +128,19 @@ class ClockView:
         return self.state in (MET, MET_LATE, STOPPED)
 
 
-def ticket_sla_for(*, user: User, ticket: Ticket, now: datetime) -> list[ClockView]:
+def ticket_sla_for(
+    *, user: User, ticket: Ticket, now: datetime, timeline: bool = True
+) -> list[ClockView]:
     """The ticket's SLA targets for `user`, current ones first in reading order, then
-    earlier ones newest first. Empty when no SLA applies.
+    earlier ones newest first. Empty when no SLA applies. `timeline` False leaves out
+    the segments (and their query) for a reader that shows none (the API).
 
-    Queries: one for the clocks (with departments and calendar zones), one for the
-    segments when the viewer sees the timeline, and calendar_for's lookup once per
-    department that has a running clock (normally one).
+    Queries: one for the clocks (with departments and their calendars), and one for the
+    segments when the viewer sees the timeline.
     """
     sees_everything = ticket_selectors.can_work(user=user, ticket=ticket)
     clocks = SlaClock.objects.filter(ticket=ticket).select_related("department__calendar")
-    if sees_everything:
+    if sees_everything and timeline:
         segments = SlaSegment.objects.select_related("department").order_by("started_at", "id")
         clocks = clocks.prefetch_related(Prefetch("segments", queryset=segments))
     else:
@@ -157,7 +159,7 @@ def ticket_sla_for(*, user: User, ticket: Ticket, now: datetime) -> list[ClockVi
             now=now,
             calendars=calendars,
             is_current=sla_clock.pk in current_ids,
-            with_timeline=sees_everything,
+            with_timeline=sees_everything and timeline,
         )
         for sla_clock in rows
         if sees_everything or sla_clock.pk in current_ids
@@ -243,7 +245,12 @@ def _as_requester_sees(view: ClockView) -> ClockView:
 
 def _calendar(department: Department, calendars: dict[int, clock.Calendar]) -> clock.Calendar:
     if department.pk not in calendars:
-        calendars[department.pk] = calendar_for(department)
+        # The clocks' query read the calendar row with the department: its last change
+        # picks the cached calendar without calendar_for's own lookup.
+        stored = department.calendar if Department.calendar.is_cached(department) else None
+        calendars[department.pk] = (
+            cached_calendar(stored.pk, stored.updated_at) if stored else calendar_for(department)
+        )
     return calendars[department.pk]
 
 

@@ -56,10 +56,11 @@ def calendar_for(department: Department) -> clock.Calendar:
         .values_list("updated_at", flat=True)
         .get()
     )
-    return _cached_calendar(department.calendar_id, updated_at)
+    return cached_calendar(department.calendar_id, updated_at)
 
 
-def _cached_calendar(calendar_id: int, updated_at: datetime) -> clock.Calendar:
+def cached_calendar(calendar_id: int, updated_at: datetime) -> clock.Calendar:
+    """The calendar as a clock value, built once per (id, last change) in this process."""
     key = (calendar_id, updated_at)
     cached = _calendars.get(key)
     if cached is None:
@@ -77,7 +78,7 @@ def calendars_for(department_ids: Iterable[int]) -> dict[int, clock.Calendar]:
         "pk", "calendar_id", "calendar__updated_at"
     )
     return {
-        pk: ROUND_THE_CLOCK if calendar_id is None else _cached_calendar(calendar_id, updated_at)
+        pk: ROUND_THE_CLOCK if calendar_id is None else cached_calendar(calendar_id, updated_at)
         for pk, calendar_id, updated_at in rows
     }
 

@@ -1,5 +1,7 @@
 """Markdown for descriptions and comments, rendered once at write time and sanitised."""
 
+import threading
+
 import markdown as markdown_lib
 import nh3
 
@@ -9,8 +11,17 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 
 
+EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+# One converter per thread, reset before each use: building one (its extensions and
+# processors) cost three times the conversion of a short description.
+_converters = threading.local()
+
+
 def render_markdown(text: str) -> str:
-    html = markdown_lib.markdown(text, extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = markdown_lib.Markdown(extensions=EXTENSIONS)
+    html = converter.reset().convert(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

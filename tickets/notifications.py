@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from outbox.models import Message
-from outbox.services import outbox_enqueue
+from outbox.services import outbox_enqueue, outbox_enqueue_many
 from tickets.models import Comment, Department, TicketEvent
 from tickets.selectors import can_view
 
@@ -25,15 +25,39 @@ def notify(
     comment: Comment | None = None,
     include_actor: bool = False,
 ) -> int:
-    """Queue one email per recipient for this event; never to someone who cannot open the
-    ticket (a watcher of a confidential request), and not to the person who acted unless
-    `include_actor` (the filing receipt, which carries the reference).
+    """Queue one email per recipient for this event (one INSERT for all of them); never to
+    someone who cannot open the ticket (a watcher of a confidential request), and not to
+    the person who acted unless `include_actor` (the filing receipt, which carries the
+    reference).
 
     Returns how many emails were queued.
     """
+    messages = notification_messages(
+        event=event,
+        recipients=recipients,
+        headline=headline,
+        comment=comment,
+        include_actor=include_actor,
+    )
+    outbox_enqueue_many(messages=messages)
+    return len(messages)
+
+
+def notification_messages(
+    *,
+    event: TicketEvent,
+    recipients: Iterable[User | None],
+    headline: str,
+    comment: Comment | None = None,
+    include_actor: bool = False,
+) -> list[dict[str, Any]]:
+    """The outbox messages `notify` writes, for a caller that writes those of several
+    events in one statement (outbox_enqueue_many): filing, its receipt and the email to
+    the agent it was assigned to."""
     ticket = event.ticket
     url = settings.SITE_URL + reverse("ticket_detail", args=[ticket.reference])
     queued: set[int] = set()
+    messages = []
     for user in recipients:
         if user is None or not user.is_active or not user.email:
             continue
@@ -50,17 +74,19 @@ def notify(
             "comment": comment,
             "url": url,
         }
-        outbox_enqueue(
-            topic=Message.Topic.EMAIL,
-            dedupe_key=f"ticket-event:{event.pk}:user:{user.pk}",
-            payload={
-                "to": user.email,
-                "subject": f"[{ticket.reference}] {ticket.title}",
-                "text": render_to_string("emails/ticket_event.txt", context),
-                "headers": {"X-Servicedesk-Ticket": ticket.reference},
-            },
+        messages.append(
+            {
+                "topic": Message.Topic.EMAIL,
+                "dedupe_key": f"ticket-event:{event.pk}:user:{user.pk}",
+                "payload": {
+                    "to": user.email,
+                    "subject": f"[{ticket.reference}] {ticket.title}",
+                    "text": render_to_string("emails/ticket_event.txt", context),
+                    "headers": {"X-Servicedesk-Ticket": ticket.reference},
+                },
+            }
         )
-    return len(queued)
+    return messages
 
 
 def chat_body(*, webhook_format: str, text: str, summary: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ Who sees what:
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -69,7 +69,15 @@ def user_lead_department_ids(user: User) -> frozenset[int]:
 
 
 def _load_memberships(user: User) -> None:
-    rows = list(Membership.objects.filter(user=user).values_list("department_id", "role"))
+    user_memberships_known(
+        user, list(Membership.objects.filter(user=user).values_list("department_id", "role"))
+    )
+
+
+def user_memberships_known(user: User, rows: Iterable[tuple[int, str]]) -> None:
+    """Cache the user's memberships, all of them as (department id, role), read by another
+    query (filing reads the assigned agent's with the agent)."""
+    rows = list(rows)
     user._department_ids = frozenset(d for d, _ in rows)  # type: ignore[attr-defined]
     user._lead_department_ids = frozenset(  # type: ignore[attr-defined]
         d for d, role in rows if role == Membership.Role.LEAD
@@ -120,9 +128,11 @@ def ticket_access(*, user: User, reference: str) -> Ticket:
 
 
 def can_view(*, user: User, ticket: Ticket) -> bool:
-    if is_member(user, ticket.department_id):
-        return True
+    # The people on the ticket first: that needs no query (a filing's receipt to its
+    # requester would otherwise load the requester's memberships).
     if user.pk in (ticket.requester_id, ticket.created_by_id):
+        return True
+    if is_member(user, ticket.department_id):
         return True
     if ticket.request_type.is_confidential:
         return False

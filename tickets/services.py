@@ -17,12 +17,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
+from outbox.services import outbox_enqueue_many
 from tickets import hooks
 from tickets.extra_fields import check_extra_fields
 from tickets.markdown import render_markdown
@@ -36,8 +37,8 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.notifications import notify
-from tickets.selectors import can_view, can_work
+from tickets.notifications import notification_messages, notify
+from tickets.selectors import can_view, can_work, user_memberships_known
 
 Status = Ticket.Status
 MAX_BODY = 20_000
@@ -112,10 +113,12 @@ def ticket_create(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        department = _take_ticket_number(department.pk)
-        # The agent is chosen before the ticket is written, so the ticket is inserted
-        # with its assignee (one write instead of an insert and an update).
-        assignee = pick_agent(department=department)
+        # The number, the round-robin agent and the department's row lock in one
+        # statement; the agent is chosen before the ticket is written, so the ticket is
+        # inserted with its assignee (one write instead of an insert and an update).
+        department, assignee = _take_turn(department_id=department.pk, take_number=True)
+        if department.assignment == Department.Assignment.FEWEST_OPEN:
+            assignee = pick_agent(department=department)
         ticket = Ticket.objects.create(
             reference=f"{department.code}-{department.ticket_sequence}",
             department=department,
@@ -137,15 +140,22 @@ def ticket_create(
         if created_by.pk != requester.pk:
             ticket.watchers.add(created_by)
         _save_attachments(ticket=ticket, comment=None, user=created_by, files=attachments, now=now)
-        event = _record(ticket, created_by, TicketEvent.Action.CREATED, now=now)
-        notify(
+        # The audit events in one INSERT, their emails (the receipt, the assignee's) in
+        # another, then what other apps derive, in the order of the events.
+        event = _event(ticket, created_by, TicketEvent.Action.CREATED, now=now)
+        assigned = _assignment_event(ticket=ticket, actor=None, old=None, now=now)
+        TicketEvent.objects.bulk_create([event, *([assigned] if assignee else [])])
+        messages = notification_messages(
             event=event,
             recipients=[requester],
             headline=f"Your request to {department.name} was received.",
             include_actor=True,
         )
         if assignee is not None:
-            _assigned(ticket=ticket, actor=None, old=None, now=now)
+            messages += _assignment_messages(assigned)
+        outbox_enqueue_many(messages=messages)
+        if assignee is not None:
+            _assignment_hook(ticket=ticket, actor=None, old=None, event=assigned, now=now)
         hooks.ticket_changed(
             hooks.TicketChange(
                 kind=hooks.CREATED, ticket=ticket, now=now, actor=created_by, event_id=event.pk
@@ -154,24 +164,66 @@ def ticket_create(
     return ticket
 
 
-def _take_ticket_number(department_id: int) -> Department:
-    """The department with its next ticket number taken, in one UPDATE … RETURNING.
+def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, User | None]:
+    """The department row updated in one UPDATE … RETURNING: its next ticket number taken
+    (`take_number`) and, if it assigns by round robin, its next agent chosen and its
+    pointer moved; returned with that agent (None: nobody available, or another rule).
 
     The UPDATE locks the row until commit (FOR NO KEY UPDATE: the number is not a key, so
     the requesting-department foreign-key checks of other filings do not wait for it), so
-    numbers stay unique and gapless per department, and the round-robin pointer is moved
-    under the same lock.
+    numbers stay unique and gapless per department. A filing that waited for the lock has
+    its SET evaluated again on the row the other one committed (PostgreSQL's re-check of
+    an updated row), so round robin moves on from the agent that one got. On PostgreSQL
+    the agent's row comes back in the same statement; on SQLite in one more query.
     """
-    table = Department._meta.db_table
-    return next(
-        iter(
-            Department.objects.raw(
-                f"UPDATE {table} SET ticket_sequence = ticket_sequence + 1 "  # noqa: S608
-                "WHERE id = %s RETURNING *",
-                [department_id],
-            )
-        )
+    d = Department._meta.db_table
+    u = User._meta.db_table
+    m = Membership._meta.db_table
+    agents = (
+        f"FROM {u} JOIN {m} ON {m}.user_id = {u}.id WHERE {m}.department_id = {d}.id "
+        f"AND {m}.role = %(agent)s AND {m}.is_available AND {u}.is_active"
     )
+    columns = [str(f.column) for f in Department._meta.concrete_fields]
+    update = (
+        f"UPDATE {d} SET ticket_sequence = ticket_sequence + %(step)s, "  # noqa: S608
+        "last_assigned_to_id = CASE WHEN assignment = %(round_robin)s THEN COALESCE("
+        f"(SELECT MIN({u}.id) {agents} AND {u}.id > {d}.last_assigned_to_id), "
+        f"(SELECT MIN({u}.id) {agents}), last_assigned_to_id) ELSE last_assigned_to_id END "
+        f"WHERE id = %(department)s RETURNING {', '.join(columns)}, "
+        f"CASE WHEN assignment = %(round_robin)s AND EXISTS (SELECT 1 {agents}) "
+        "THEN last_assigned_to_id END AS picked"
+    )
+    params = {
+        "step": 1 if take_number else 0,
+        "round_robin": Department.Assignment.ROUND_ROBIN,
+        "agent": Membership.Role.AGENT,
+        "department": department_id,
+    }
+    if connection.vendor != "postgresql":
+        department = next(iter(Department.objects.raw(update, params)))
+        picked = department.picked  # type: ignore[attr-defined]
+        return department, User.objects.filter(pk=picked).first() if picked else None
+    # With the agent: their memberships (department ids, roles), which the email to them
+    # checks (can_view) and would otherwise load in a query of their own.
+    user_columns = [str(f.column) for f in User._meta.concrete_fields]
+    select = (
+        f"WITH d AS ({update}) SELECT d.*, {', '.join(f'u.{c}' for c in user_columns)}, "  # noqa: S608
+        f"ARRAY(SELECT ARRAY[department_id::text, role] FROM {m} WHERE user_id = u.id) "
+        f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(select, params)
+        row = cursor.fetchone()
+    db = connection.alias
+    department = Department.from_db(
+        db, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
+    )
+    if row[len(columns)] is None:
+        return department, None
+    user_row = row[len(columns) + 1 : -1]
+    user = User.from_db(db, [f.attname for f in User._meta.concrete_fields], user_row)
+    user_memberships_known(user, [(int(d), role) for d, role in row[-1]])
+    return department, user
 
 
 # --- Assignment -----------------------------------------------------------------------
@@ -185,30 +237,27 @@ def pick_agent(*, department: Department) -> User | None:
     """
     if department.assignment == Department.Assignment.MANUAL:
         return None
-    candidates = User.objects.filter(
-        is_active=True,
-        memberships__department=department,
-        memberships__role=Membership.Role.AGENT,
-        memberships__is_available=True,
-    ).order_by("pk")
-    if department.assignment == Department.Assignment.FEWEST_OPEN:
-        open_here = Q(
-            assigned_tickets__department=department,
-            assigned_tickets__status__in=Ticket.OPEN_STATUSES,
+    if department.assignment == Department.Assignment.ROUND_ROBIN:
+        updated, chosen = _take_turn(department_id=department.pk, take_number=False)
+        department.last_assigned_to_id = updated.last_assigned_to_id
+        return chosen
+    # Fewest open: counted after the department's row lock was taken (a statement of its
+    # own, so it sees the tickets of filings that held the lock before).
+    open_here = Q(
+        assigned_tickets__department=department,
+        assigned_tickets__status__in=Ticket.OPEN_STATUSES,
+    )
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__department=department,
+            memberships__role=Membership.Role.AGENT,
+            memberships__is_available=True,
         )
-        return (
-            candidates.annotate(open_count=Count("assigned_tickets", filter=open_here))
-            .order_by("open_count", "pk")
-            .first()
-        )
-    chosen = None
-    if department.last_assigned_to_id is not None:
-        chosen = candidates.filter(pk__gt=department.last_assigned_to_id).first()
-    chosen = chosen or candidates.first()
-    if chosen is not None:
-        department.last_assigned_to = chosen
-        department.save(update_fields=["last_assigned_to"])
-    return chosen
+        .annotate(open_count=Count("assigned_tickets", filter=open_here))
+        .order_by("open_count", "pk")
+        .first()
+    )
 
 
 def ticket_assign(
@@ -278,17 +327,38 @@ def _set_assignee(
 def _assigned(*, ticket: Ticket, actor: User | None, old: User | None, now: datetime) -> None:
     """What follows a change of assignee already written: the audit event, the email to
     the new assignee, the hook."""
-    assignee = ticket.assignee
-    event = _record(
+    event = _assignment_event(ticket=ticket, actor=actor, old=old, now=now)
+    event.save()
+    outbox_enqueue_many(messages=_assignment_messages(event))
+    _assignment_hook(ticket=ticket, actor=actor, old=old, event=event, now=now)
+
+
+def _assignment_event(
+    *, ticket: Ticket, actor: User | None, old: User | None, now: datetime
+) -> TicketEvent:
+    return _event(
         ticket,
         actor,
         TicketEvent.Action.ASSIGNED,
         old=str(old or ""),
-        new=str(assignee or ""),
+        new=str(ticket.assignee or ""),
         now=now,
     )
-    if assignee is not None:
-        notify(event=event, recipients=[assignee], headline="This ticket was assigned to you.")
+
+
+def _assignment_messages(event: TicketEvent) -> list[dict[str, Any]]:
+    """The email to the new assignee (none when unassigned)."""
+    assignee = event.ticket.assignee
+    if assignee is None:
+        return []
+    return notification_messages(
+        event=event, recipients=[assignee], headline="This ticket was assigned to you."
+    )
+
+
+def _assignment_hook(
+    *, ticket: Ticket, actor: User | None, old: User | None, event: TicketEvent, now: datetime
+) -> None:
     hooks.ticket_changed(
         hooks.TicketChange(
             kind=hooks.ASSIGNED,
@@ -802,7 +872,23 @@ def _record(
     message: str = "",
     now: datetime,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = _event(ticket, actor, action, old=old, new=new, message=message, now=now)
+    event.save()
+    return event
+
+
+def _event(
+    ticket: Ticket,
+    actor: User | None,
+    action: str,
+    *,
+    old: str = "",
+    new: str = "",
+    message: str = "",
+    now: datetime,
+) -> TicketEvent:
+    """An audit event, not yet written."""
+    return TicketEvent(
         ticket=ticket,
         actor=actor,
         action=action,

@@ -350,3 +350,29 @@ def test_an_internal_notes_file_is_for_agents(api_as, ticket, it_agent, requeste
     url = response.json()["attachments"][0]["url"]
     assert api_as(it_agent).get(url).status_code == 200
     assert api_as(requester).get(url).status_code == 404
+
+
+def test_filing_costs_a_fixed_number_of_queries(
+    api_as, it, it_type, requester, it_agent, it_agent2, make_calendar, make_policy
+):
+    """API filing into a round-robin department with a business calendar and an SLA:
+    the statements it costs (bench apifiling), pinned. PostgreSQL: the token with the
+    configuration generation and the caller's memberships; the number, the agent and
+    the agent's memberships; the ticket; its audit events; their emails; the calendar's
+    last change; clocks, schedules, segments; the ticket's deadline; the idle timer;
+    the clocks for the answer (12; about 20 before). SQLite reads the agent and both
+    memberships apart (15)."""
+    it.assignment = "round_robin"
+    it.save()
+    make_calendar("Berlin", "Europe/Berlin", department=it)
+    make_policy(it)
+    api = api_as(requester)
+    body = {"request_type": it_type.pk, "title": "Laptop", "description": "Broken."}
+    assert api.post(TICKETS, body, format="json").status_code == 201  # caches warm
+    with CaptureQueriesContext(connection) as captured:
+        assert api.post(TICKETS, body, format="json").status_code == 201
+    statements = [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (12 if connection.vendor == "postgresql" else 15), [
+        s[:70] for s in statements
+    ]
+    assert not [s for s in statements if "tickets_configgeneration" in s][1:]

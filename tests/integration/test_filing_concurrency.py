@@ -110,3 +110,8 @@ def test_concurrent_filings_into_one_department_number_gaplessly(it):
     for ticket in tickets:
         counts[ticket.assignee_id] += 1
     assert sorted(counts.values()) == [6, 6, 6, 6]
+    # In number order the agents take turns: a filing that waited for the lock moved on
+    # from the agent the one before it got (the SET is evaluated on the committed row).
+    by_number = sorted(tickets, key=lambda t: int(t.reference.split("-")[1]))
+    turns = [a.pk for a in agents] * 6
+    assert [t.assignee_id for t in by_number] == turns

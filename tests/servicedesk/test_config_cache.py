@@ -76,3 +76,28 @@ def test_filing_does_not_count_as_a_configuration_change(db, it_type, requester)
     it_type.department.name = "Information Technology"
     it_type.department.save()
     assert ConfigGeneration.objects.get(pk=1).value != before
+
+
+def test_an_api_request_reads_the_generation_with_its_token(db, it_type, requester):
+    from rest_framework.test import APIClient
+
+    from api.services import api_token_create
+
+    _, raw = api_token_create(user=requester, name="tests", created_by=requester)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def file() -> int:
+        body = {"request_type": it_type.pk, "title": "Laptop", "description": "Broken."}
+        return client.post("/api/v1/tickets/", body, format="json").status_code
+
+    assert file() == 201
+    with CaptureQueriesContext(connection) as queries:
+        assert file() == 201
+    assert not [q for q in queries if "tickets_configgeneration" in q["sql"]][1:]
+    assert "tickets_configgeneration" in queries[0]["sql"]  # in the token's query
+    # Another process closes the request type: seen once the generation moves.
+    type(it_type).objects.filter(pk=it_type.pk).update(is_active=False)
+    assert file() == 201  # the same generation: the cached type
+    another_process_changed_the_configuration()
+    assert file() == 400

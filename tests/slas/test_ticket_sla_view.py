@@ -328,22 +328,32 @@ def test_selector_query_count_does_not_grow_with_the_timeline(
     it_agent, sla_ticket, django_assert_num_queries
 ):
     user_department_ids(it_agent)  # the page has asked already (access check), cached
-    # Clocks (with departments and calendars), segments (with departments), the calendar.
-    with django_assert_num_queries(3):
+    # Clocks (with departments and calendars, whose last change picks the cached
+    # calendar), segments (with departments).
+    with django_assert_num_queries(2):
         sla_selectors.ticket_sla_for(user=it_agent, ticket=sla_ticket, now=berlin(23, 9, 30))
     for hour in range(10, 16):
         for status, minute in ((Status.WAITING, 0), (Status.OPEN, 30)):
             services.ticket_transition(
                 ticket=sla_ticket, actor=it_agent, to_status=status, now=berlin(23, hour, minute)
             )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         views = sla_selectors.ticket_sla_for(user=it_agent, ticket=sla_ticket, now=berlin(23, 16))
     assert len(views[-1].segments) == 13
+    # Without the timeline (the API): the clocks alone, the same figures.
+    with django_assert_num_queries(1):
+        bare = sla_selectors.ticket_sla_for(
+            user=it_agent, ticket=sla_ticket, now=berlin(23, 16), timeline=False
+        )
+    assert [(v.kind, v.state, v.used_seconds, v.due_at) for v in bare] == [
+        (v.kind, v.state, v.used_seconds, v.due_at) for v in views
+    ]
+    assert all(v.segments == () for v in bare)
 
 
 def test_requesters_read_costs_no_segment_query(requester, sla_ticket, django_assert_num_queries):
     user_department_ids(requester)
-    with django_assert_num_queries(2):  # the clocks; the calendar of the running ones
+    with django_assert_num_queries(1):  # the clocks (with their calendars)
         sla_selectors.ticket_sla_for(user=requester, ticket=sla_ticket, now=berlin(23, 9, 30))
 
 
@@ -523,8 +533,8 @@ def test_ticket_page_adds_a_bounded_number_of_queries(agent_client, sla_ticket, 
     ):
         agent_client.get(url)
     sla_queries = [q for q in after.captured_queries if "slas_" in q["sql"]]
-    # Clocks, segments, the calendar, and (agents only) the SLA events with escalations.
-    assert len(sla_queries) == 4
+    # Clocks (with calendars), segments, and (agents only) the SLA events with escalations.
+    assert len(sla_queries) == 3
     # The status changes add activity rows, not queries.
     assert len(after.captured_queries) == len(before.captured_queries)
 
