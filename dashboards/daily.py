@@ -1,0 +1,363 @@
+"""The daily aggregates (PostgreSQL): rolling days up, and reading a period back.
+
+A period's counts (tickets created, resolved once, reopened, resolved; SLA clocks
+finished, met in time, breached) are sums over its local days, per breakdown group; its
+exact nearest-rank percentiles are ranks in the merge of each day's sorted business
+seconds. So `DAILY_SQL` computes a set of days' `DailyFigures` rows from the tickets
+and clocks (index-only reads of ticket_dept_created, ticket_dept_resolved,
+slaclock_dept_met_groups and slaclock_dept_late_groups, grouped by day and each
+dimension at once), and serves twice:
+
+- `daily_rollup` (a Celery beat task) stores them for every local day that ended before
+  the last LIVE_DAYS, and re-rolls each day the triggers (`dashboards.triggers`) noted
+  as changed since;
+- `period_rows` reads a period: the stored rows of its rolled, unchanged days, and
+  `DAILY_SQL` over the rest (the last days, a changed day not re-rolled yet, days never
+  rolled). Each figure is therefore what the tickets and clocks say at the moment the
+  dashboard asks, whether or not the roll-up has run.
+
+Days are the department's local days (its calendar's zone); a department whose zone
+changed has its days rolled again from the start, and read live until then.
+"""
+
+from __future__ import annotations
+
+import sys
+import zoneinfo
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from django.db import connection, transaction
+
+from dashboards.models import DailyFigures, DailyRollup, StaleDay
+from slas.models import SlaClock
+from tickets.models import Department, Ticket
+from tickets.selectors import department_time_zone, local_days
+
+# The last local days (today included) never rolled up: they change all the time, and
+# the triggers note only instants over 12 hours old (dashboards.triggers).
+LIVE_DAYS = 2
+CHUNK_DAYS = 31  # days rolled per statement and transaction
+DAY = timedelta(days=1)
+
+Dimension = DailyFigures.Dimension
+# The columns of each dimension, in GROUPING order: (tickets, clocks).
+DIMENSION_COLUMNS = (
+    ("requesting_department_id", "finished_requesting_department_id"),
+    ("request_type_id", "finished_request_type_id"),
+    ("assignee_id", "finished_assignee_id"),
+    ("priority", "finished_priority"),
+)
+FIELDS = (
+    "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
+    "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "res_finished",
+    "res_met", "res_breached", "res_seconds",
+)  # fmt: skip
+# GROUPING(r, t, a, p) (a set bit: the column is not grouped) -> the dimension.
+_DIMENSION_OF_MASK = "CASE GROUPING(r, t, a, p) WHEN 15 THEN 0 WHEN 7 THEN 1 WHEN 11 THEN 2 WHEN 13 THEN 3 ELSE 4 END"
+_SETS = "GROUPING SETS ((d, day), (d, day, r), (d, day, t), (d, day, a), (d, day, p))"
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Local days [first, last] of `departments`, all in zone `tz`."""
+
+    departments: tuple[int, ...]
+    tz: zoneinfo.ZoneInfo
+    first: date
+    last: date
+
+
+def daily_sql(ranges: Sequence[DayRange]) -> tuple[str, list[Any]]:
+    """SELECT of the DailyFigures rows (FIELDS, in order) of `ranges`: for each
+    department, local day and group, what `DailyFigures` says. Rows only for groups with
+    something to count; every dimension's rows add up to the day's dimension-0 row."""
+    created, resolved, clocks = [], [], []
+    params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": []}
+    ticket = Ticket._meta.db_table
+    clock = SlaClock._meta.db_table
+    t_groups = ", ".join(f"{c} AS {n}" for (c, _), n in zip(DIMENSION_COLUMNS, "rtap", strict=True))
+    c_groups = ", ".join(f"{c} AS {n}" for (_, c), n in zip(DIMENSION_COLUMNS, "rtap", strict=True))
+    kinds = (SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION)
+    for r in ranges:
+        since, until = local_days(first_day=r.first, last_day=r.last, tz=r.tz)
+        ids = ", ".join(["%s"] * len(r.departments))
+        created.append(
+            f"SELECT department_id AS d, (created_at AT TIME ZONE %s)::date AS day, {t_groups}, "
+            f"resolved_at, reopen_count FROM {ticket} WHERE department_id IN ({ids}) "
+            "AND created_at >= %s AND created_at < %s"
+        )
+        params["created"] += [r.tz.key, *r.departments, since, until]
+        resolved.append(
+            f"SELECT department_id AS d, (resolved_at AT TIME ZONE %s)::date AS day FROM {ticket} "
+            f"WHERE department_id IN ({ids}) AND resolved_at >= %s AND resolved_at < %s "
+            "AND status IN (%s, %s)"
+        )
+        params["resolved"] += [
+            r.tz.key, *r.departments, since, until, Ticket.Status.RESOLVED, Ticket.Status.CLOSED,
+        ]  # fmt: skip
+        clocks.append(
+            f"SELECT department_id AS d, (met_at AT TIME ZONE %s)::date AS day, kind, TRUE AS met, "
+            f"breached_at IS NOT NULL AS breached, consumed_seconds AS s, {c_groups} FROM {clock} "
+            f"WHERE state = %s AND department_id IN ({ids}) AND met_at >= %s AND met_at < %s "
+            "AND kind IN (%s, %s) UNION ALL "
+            f"SELECT department_id, (stopped_at AT TIME ZONE %s)::date, kind, FALSE, TRUE, NULL, "
+            f"{c_groups} FROM {clock} WHERE state = %s AND breached_at IS NOT NULL "
+            f"AND department_id IN ({ids}) AND stopped_at >= %s AND stopped_at < %s "
+            "AND kind IN (%s, %s)"
+        )
+        params["clocks"] += [
+            r.tz.key, SlaClock.State.MET, *r.departments, since, until, *kinds,
+            r.tz.key, SlaClock.State.STOPPED, *r.departments, since, until, *kinds,
+        ]  # fmt: skip
+    fr, res = kinds
+
+    def per_kind(kind: str) -> str:
+        return (
+            f"COUNT(*) FILTER (WHERE kind = '{kind}'), "
+            f"COUNT(*) FILTER (WHERE kind = '{kind}' AND met AND NOT breached), "
+            f"COUNT(*) FILTER (WHERE kind = '{kind}' AND breached), "
+            f"string_agg(int4send(s), ''::bytea ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
+        )
+
+    sql = f"""
+        SELECT d, day, dim, key, SUM(created)::int, SUM(resolved_once)::int,
+               SUM(reopened)::int, SUM(resolved)::int, SUM(fr_finished)::int,
+               SUM(fr_met)::int, SUM(fr_breached)::int, string_agg(fr_seconds, ''::bytea),
+               SUM(res_finished)::int, SUM(res_met)::int, SUM(res_breached)::int,
+               string_agg(res_seconds, ''::bytea)
+        FROM (
+            SELECT d, day, {_DIMENSION_OF_MASK} AS dim, COALESCE(r, t, a, p, 0) AS key,
+                   COUNT(*) AS created, COUNT(resolved_at) AS resolved_once,
+                   COUNT(resolved_at) FILTER (WHERE reopen_count > 0) AS reopened,
+                   0 AS resolved, 0 AS fr_finished, 0 AS fr_met, 0 AS fr_breached,
+                   NULL::bytea AS fr_seconds, 0 AS res_finished, 0 AS res_met,
+                   0 AS res_breached, NULL::bytea AS res_seconds
+            FROM ({" UNION ALL ".join(created)}) created GROUP BY {_SETS}
+            UNION ALL
+            SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL
+            FROM ({" UNION ALL ".join(resolved)}) resolved GROUP BY d, day
+            UNION ALL
+            SELECT d, day, {_DIMENSION_OF_MASK}, COALESCE(r, t, a, p, 0), 0, 0, 0, 0,
+                   {per_kind(fr)}, {per_kind(res)}
+            FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {_SETS}
+        ) parts
+        GROUP BY d, day, dim, key
+    """  # noqa: S608 (table and column names from the code; values are parameters)
+    return sql, [*params["created"], *params["resolved"], *params["clocks"]]
+
+
+# --- Rolling up -------------------------------------------------------------------------
+
+
+def daily_rollup(*, now: datetime) -> int:
+    """Roll up every department's local days before its last LIVE_DAYS that are not rolled
+    yet, and re-roll those noted stale; returns how many days were (re)rolled. Safe to
+    run twice at once (each department's writes are serialised by an advisory lock, and
+    a day is replaced whole) and after a crash (the watermark moves last)."""
+    rolled = 0
+    for department in Department.objects.select_related("calendar").order_by("pk"):
+        rolled += _rollup_department(department, now=now)
+    return rolled
+
+
+def _rollup_department(department: Department, *, now: datetime) -> int:
+    tz = department_time_zone(department)
+    horizon = now.astimezone(tz).date() - timedelta(days=LIVE_DAYS - 1)  # first live day
+    state = DailyRollup.objects.filter(department=department).first()
+    if state is not None and state.time_zone != tz.key:
+        state = None  # rolled in another zone: start again
+    # The markers to clear are those read before the days are computed: a change noted
+    # after this read keeps its marker, and its day is re-rolled next time.
+    markers = list(StaleDay.objects.filter(department_id=department.pk).values_list("id", "day"))
+    days: set[date] = set()
+    if state is not None:
+        for _, utc_day in markers:
+            days |= {d for d in _local_days_of(utc_day, tz) if d < state.rolled_until}
+        start = state.rolled_until
+    else:
+        first = Ticket.objects.filter(department=department).order_by("created_at").first()
+        start = first.created_at.astimezone(tz).date() if first else horizon
+    day = start
+    while day < horizon:
+        days.add(day)
+        day += DAY
+    if state is None:  # nothing rolled, or rolled in another zone: none of it stands
+        DailyFigures.objects.filter(department=department).delete()
+    for first_day, last_day in _runs(sorted(days), CHUNK_DAYS):
+        _roll(department.pk, tz, first_day, last_day)
+    with transaction.atomic():
+        StaleDay.objects.filter(id__in=[pk for pk, _ in markers]).delete()
+        DailyRollup.objects.update_or_create(
+            department=department,
+            defaults={
+                "rolled_until": max(horizon, start),
+                "time_zone": tz.key,
+                "rolled_at": now,
+            },
+        )
+    return len(days)
+
+
+def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> None:
+    sql, params = daily_sql([DayRange((department,), tz, first, last)])
+    table = DailyFigures._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6461696C, department])
+        cursor.execute(
+            f"DELETE FROM {table} WHERE department_id = %s AND day >= %s AND day <= %s",  # noqa: S608
+            [department, first, last],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(FIELDS)}) {sql}",  # noqa: S608
+            params,
+        )
+
+
+def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
+    """The local days that the UTC day overlaps (one or two)."""
+    start = datetime.combine(utc_day, datetime.min.time(), tzinfo=UTC)
+    return {start.astimezone(tz).date(), (start + DAY - timedelta(microseconds=1)).astimezone(tz).date()}
+
+
+def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days [first, last], at most `longest` long."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + DAY == day and (
+            longest is None or (day - runs[-1][0]).days < longest
+        ):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+# --- Reading a period -------------------------------------------------------------------
+
+
+class DayRow(NamedTuple):
+    """One row of FIELDS (department_id, day, dimension, key, counts, sorted seconds)."""
+
+    department_id: int
+    day: date
+    dimension: int
+    key: int
+    created: int
+    resolved_once: int
+    reopened: int
+    resolved: int
+    fr_finished: int
+    fr_met: int
+    fr_breached: int
+    fr_seconds: bytes | None  # sorted int4send values (DailyFigures)
+    res_finished: int
+    res_met: int
+    res_breached: int
+    res_seconds: bytes | None
+
+
+def period_rows(
+    *, departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], first_day: date, last_day: date,
+    seconds: bool = True,
+) -> list[DayRow]:  # fmt: skip
+    """Every DailyFigures row of the departments' local days [first_day, last_day] (each
+    department in its zone) as the tickets and clocks say now: stored rows for the rolled
+    days no trigger marked since, `daily_sql` for the others. Four queries at most (the
+    watermarks, the stale days, the stored rows, the live ones). `seconds=False` leaves
+    the sorted seconds out (None), for figures that need no percentile."""
+    ids = [pk for pk, _ in departments]
+    states = {s.department_id: s for s in DailyRollup.objects.filter(department__in=ids)}
+    stale: dict[int, set[date]] = defaultdict(set)
+    if states:
+        marked = (
+            StaleDay.objects.filter(
+                department_id__in=list(states), day__gte=first_day - DAY, day__lte=last_day + DAY
+            )
+            .values_list("department_id", "day")
+            .distinct()
+        )
+        for pk, utc_day in marked:
+            stale[pk] |= _local_days_of(utc_day, _zone(departments, pk))
+    stored: list[tuple[int, date, date, list[date]]] = []  # (department, first, last, except)
+    live: dict[tuple[str, date, date], list[int]] = defaultdict(list)
+    for pk, tz in departments:
+        state = states.get(pk)
+        rolled_last = last_day
+        if state is None or state.time_zone != tz.key:
+            rolled_last = first_day - DAY  # nothing rolled
+        else:
+            rolled_last = min(last_day, state.rolled_until - DAY)
+        if rolled_last >= first_day:
+            skipped = sorted(d for d in stale[pk] if first_day <= d <= rolled_last)
+            stored.append((pk, first_day, rolled_last, skipped))
+            live_days = [*skipped]
+        else:
+            live_days = []
+        day = max(first_day, rolled_last + DAY)
+        while day <= last_day:
+            live_days.append(day)
+            day += DAY
+        for first, last in _runs(sorted(live_days)):
+            live[(tz.key, first, last)].append(pk)
+    rows: list[DayRow] = []
+    if stored:
+        rows += _stored_rows(stored, seconds=seconds)
+    if live:
+        ranges = [
+            DayRange(tuple(pks), zoneinfo.ZoneInfo(key), first, last)
+            for (key, first, last), pks in live.items()
+        ]
+        sql, params = daily_sql(ranges)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows += [DayRow(*row) for row in cursor.fetchall()]
+    return rows
+
+
+def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zoneinfo.ZoneInfo:
+    return next(tz for d, tz in departments if d == pk)
+
+
+def _stored_rows(
+    stored: Iterable[tuple[int, date, date, list[date]]], *, seconds: bool
+) -> list[DayRow]:
+    conditions, params = [], []
+    for pk, first, last, skipped in stored:
+        conditions.append("(department_id = %s AND day >= %s AND day <= %s AND NOT day = ANY(%s))")
+        params += [pk, first, last, skipped]
+    columns = ", ".join(
+        f if seconds or not f.endswith("_seconds") else f"NULL AS {f}" for f in FIELDS
+    )
+    table = DailyFigures._meta.db_table
+    sql = f"SELECT {columns} FROM {table} WHERE {' OR '.join(conditions)}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [DayRow(*row) for row in cursor.fetchall()]
+
+
+def nearest_rank(ordered: Sequence[int], percentile: int) -> int | None:
+    """The nearest-rank percentile of sorted values: the r-th smallest, r = ceil(p n / 100)
+    (percentile_disc's definition); None for no values."""
+    if not ordered:
+        return None
+    return ordered[-(-percentile * len(ordered) // 100) - 1]
+
+
+def merged(parts: Iterable[bytes | memoryview | None]) -> Sequence[int]:
+    """The sorted business seconds of several days (DailyFigures' packed form) as one
+    sorted sequence: unpacked in one go, then sorted (sorting concatenated sorted runs is
+    a merge)."""
+    values = array("i")
+    runs = 0
+    for part in parts:
+        if part:
+            values.frombytes(part)
+            runs += 1
+    if sys.byteorder == "little":
+        values.byteswap()  # int4send is big-endian
+    return values if runs <= 1 else sorted(values)
