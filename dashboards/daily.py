@@ -58,7 +58,10 @@ FIELDS = (
     "res_met", "res_breached", "res_seconds",
 )  # fmt: skip
 # GROUPING(r, t, a, p) (a set bit: the column is not grouped) -> the dimension.
-_DIMENSION_OF_MASK = "CASE GROUPING(r, t, a, p) WHEN 15 THEN 0 WHEN 7 THEN 1 WHEN 11 THEN 2 WHEN 13 THEN 3 ELSE 4 END"
+_DIMENSION_OF_MASK = (
+    "CASE GROUPING(r, t, a, p) WHEN 15 THEN 0 WHEN 7 THEN 1 WHEN 11 THEN 2 WHEN 13 THEN 3 "
+    "ELSE 4 END"
+)
 _SETS = "GROUPING SETS ((d, day), (d, day, r), (d, day, t), (d, day, a), (d, day, p))"
 
 
@@ -86,14 +89,14 @@ def daily_sql(ranges: Sequence[DayRange]) -> tuple[str, list[Any]]:
     for r in ranges:
         since, until = local_days(first_day=r.first, last_day=r.last, tz=r.tz)
         ids = ", ".join(["%s"] * len(r.departments))
-        created.append(
-            f"SELECT department_id AS d, (created_at AT TIME ZONE %s)::date AS day, {t_groups}, "
+        created.append(  # (table and column names from the code; values are parameters)
+            f"SELECT department_id AS d, (created_at AT TIME ZONE %s)::date AS day, {t_groups}, "  # noqa: S608
             f"resolved_at, reopen_count FROM {ticket} WHERE department_id IN ({ids}) "
             "AND created_at >= %s AND created_at < %s"
         )
         params["created"] += [r.tz.key, *r.departments, since, until]
         resolved.append(
-            f"SELECT department_id AS d, (resolved_at AT TIME ZONE %s)::date AS day FROM {ticket} "
+            f"SELECT department_id AS d, (resolved_at AT TIME ZONE %s)::date AS day FROM {ticket} "  # noqa: S608
             f"WHERE department_id IN ({ids}) AND resolved_at >= %s AND resolved_at < %s "
             "AND status IN (%s, %s)"
         )
@@ -101,7 +104,7 @@ def daily_sql(ranges: Sequence[DayRange]) -> tuple[str, list[Any]]:
             r.tz.key, *r.departments, since, until, Ticket.Status.RESOLVED, Ticket.Status.CLOSED,
         ]  # fmt: skip
         clocks.append(
-            f"SELECT department_id AS d, (met_at AT TIME ZONE %s)::date AS day, kind, TRUE AS met, "
+            f"SELECT department_id AS d, (met_at AT TIME ZONE %s)::date AS day, kind, TRUE AS met, "  # noqa: S608
             f"breached_at IS NOT NULL AS breached, consumed_seconds AS s, {c_groups} FROM {clock} "
             f"WHERE state = %s AND department_id IN ({ids}) AND met_at >= %s AND met_at < %s "
             "AND kind IN (%s, %s) UNION ALL "
@@ -213,7 +216,7 @@ def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> No
             [department, first, last],
         )
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(FIELDS)}) {sql}",  # noqa: S608
+            f"INSERT INTO {table} ({', '.join(FIELDS)}) {sql}",
             params,
         )
 
@@ -221,15 +224,20 @@ def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> No
 def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
     """The local days that the UTC day overlaps (one or two)."""
     start = datetime.combine(utc_day, datetime.min.time(), tzinfo=UTC)
-    return {start.astimezone(tz).date(), (start + DAY - timedelta(microseconds=1)).astimezone(tz).date()}
+    return {
+        start.astimezone(tz).date(),
+        (start + DAY - timedelta(microseconds=1)).astimezone(tz).date(),
+    }
 
 
 def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, date]]:
     """Sorted days as runs of consecutive days [first, last], at most `longest` long."""
     runs: list[tuple[date, date]] = []
     for day in days:
-        if runs and runs[-1][1] + DAY == day and (
-            longest is None or (day - runs[-1][0]).days < longest
+        if (
+            runs
+            and runs[-1][1] + DAY == day
+            and (longest is None or (day - runs[-1][0]).days < longest)
         ):
             runs[-1] = (runs[-1][0], day)
         else:
@@ -263,7 +271,7 @@ class DayRow(NamedTuple):
 
 def period_rows(
     *, departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], first_day: date, last_day: date,
-    seconds: bool = True,
+    dimensions: Sequence[int] | None = None, seconds: Sequence[str] = ("fr_seconds", "res_seconds"),
 ) -> list[DayRow]:  # fmt: skip
     """Every DailyFigures row of the departments' local days [first_day, last_day] (each
     department in its zone) as the tickets and clocks say now: stored rows for the rolled
@@ -306,7 +314,7 @@ def period_rows(
             live[(tz.key, first, last)].append(pk)
     rows: list[DayRow] = []
     if stored:
-        rows += _stored_rows(stored, seconds=seconds)
+        rows += _stored_rows(stored, dimensions=dimensions, seconds=seconds)
     if live:
         ranges = [
             DayRange(tuple(pks), zoneinfo.ZoneInfo(key), first, last)
@@ -315,7 +323,11 @@ def period_rows(
         sql, params = daily_sql(ranges)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows += [DayRow(*row) for row in cursor.fetchall()]
+            rows += [
+                DayRow(*row)
+                for row in cursor.fetchall()
+                if dimensions is None or row[2] in dimensions
+            ]
     return rows
 
 
@@ -324,17 +336,23 @@ def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zone
 
 
 def _stored_rows(
-    stored: Iterable[tuple[int, date, date, list[date]]], *, seconds: bool
-) -> list[DayRow]:
-    conditions, params = [], []
+    stored: Iterable[tuple[int, date, date, list[date]]], *,
+    dimensions: Sequence[int] | None, seconds: Sequence[str],
+) -> list[DayRow]:  # fmt: skip
+    conditions: list[str] = []
+    params: list[Any] = []
     for pk, first, last, skipped in stored:
         conditions.append("(department_id = %s AND day >= %s AND day <= %s AND NOT day = ANY(%s))")
         params += [pk, first, last, skipped]
     columns = ", ".join(
-        f if seconds or not f.endswith("_seconds") else f"NULL AS {f}" for f in FIELDS
+        f if f in seconds or not f.endswith("_seconds") else f"NULL AS {f}" for f in FIELDS
     )
     table = DailyFigures._meta.db_table
-    sql = f"SELECT {columns} FROM {table} WHERE {' OR '.join(conditions)}"  # noqa: S608
+    where = f"({' OR '.join(conditions)})"
+    if dimensions is not None:
+        where += " AND dimension = ANY(%s)"
+        params.append(list(dimensions))
+    sql = f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [DayRow(*row) for row in cursor.fetchall()]

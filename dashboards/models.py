@@ -59,6 +59,9 @@ class DailyFigures(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day} {self.dimension}:{self.key}"
+
 
 class DailyRollup(models.Model):
     """How far a department's days are rolled up: every local day before `rolled_until`
@@ -71,6 +74,9 @@ class DailyRollup(models.Model):
     rolled_until = models.DateField()
     time_zone = models.CharField(max_length=64)
     rolled_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.department_id} rolled until {self.rolled_until}"
 
 
 class StaleDay(models.Model):
@@ -86,3 +92,6 @@ class StaleDay(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["department_id", "day"], name="staleday_dept_day")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day}"

@@ -276,7 +276,7 @@ def _from_daily(
     up, each group's sorted business seconds merged for its exact percentiles."""
     volume: dict[Group, int] = defaultdict(int)
     counts: dict[tuple[str, Group], list[int]] = defaultdict(lambda: [0, 0, 0])
-    seconds: dict[tuple[str, Group], list[list[int]]] = defaultdict(list)
+    seconds: dict[tuple[str, Group], list[bytes]] = defaultdict(list)
     made: dict[date, int] = defaultdict(int)
     resolved: dict[date, int] = defaultdict(int)
     reopen = {"resolved_once": 0, "reopened": 0}
