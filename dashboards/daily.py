@@ -177,33 +177,36 @@ def _rollup_department(department: Department, *, now: datetime) -> int:
     # The markers to clear are those read before the days are computed: a change noted
     # after this read keeps its marker, and its day is re-rolled next time.
     markers = list(StaleDay.objects.filter(department_id=department.pk).values_list("id", "day"))
-    days: set[date] = set()
+    stale: set[date] = set()
     if state is not None:
         for _, utc_day in markers:
-            days |= {d for d in _local_days_of(utc_day, tz) if d < state.rolled_until}
+            stale |= {d for d in _local_days_of(utc_day, tz) if d < state.rolled_until}
         start = state.rolled_until
-    else:
+    else:  # nothing rolled, or rolled in another zone: none of it stands
         first = Ticket.objects.filter(department=department).order_by("created_at").first()
         start = first.created_at.astimezone(tz).date() if first else horizon
-    day = start
-    while day < horizon:
-        days.add(day)
-        day += DAY
-    if state is None:  # nothing rolled, or rolled in another zone: none of it stands
         DailyFigures.objects.filter(department=department).delete()
-    for first_day, last_day in _runs(sorted(days), CHUNK_DAYS):
+    for first_day, last_day in _runs(sorted(stale), CHUNK_DAYS):
         _roll(department.pk, tz, first_day, last_day)
+    new = [start + timedelta(days=n) for n in range((horizon - start).days)]
+    for first_day, last_day in _runs(new, CHUNK_DAYS):
+        _roll(department.pk, tz, first_day, last_day)
+        # Moved on after each chunk, so a run cut short (the task's time limit on a first
+        # roll-up of years of history) is carried on by the next one.
+        _watermark(department, rolled_until=last_day + DAY, tz=tz, now=now)
     with transaction.atomic():
         StaleDay.objects.filter(id__in=[pk for pk, _ in markers]).delete()
-        DailyRollup.objects.update_or_create(
-            department=department,
-            defaults={
-                "rolled_until": max(horizon, start),
-                "time_zone": tz.key,
-                "rolled_at": now,
-            },
-        )
-    return len(days)
+        _watermark(department, rolled_until=max(horizon, start), tz=tz, now=now)
+    return len(stale) + len(new)
+
+
+def _watermark(
+    department: Department, *, rolled_until: date, tz: zoneinfo.ZoneInfo, now: datetime
+) -> None:
+    DailyRollup.objects.update_or_create(
+        department=department,
+        defaults={"rolled_until": rolled_until, "time_zone": tz.key, "rolled_at": now},
+    )
 
 
 def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> None:
