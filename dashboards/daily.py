@@ -252,7 +252,9 @@ def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, 
 
 
 class DayRow(NamedTuple):
-    """One row of FIELDS (department_id, day, dimension, key, counts, sorted seconds)."""
+    """One row of FIELDS (department_id, day, dimension, key, counts, sorted seconds); or
+    several days of one group added up (`day` their first, or their week's Monday for
+    dimension 0; the seconds then several sorted runs, one after the other)."""
 
     department_id: int
     day: date
@@ -347,15 +349,26 @@ def _stored_rows(
     for pk, first, last, skipped in stored:
         conditions.append("(department_id = %s AND day >= %s AND day <= %s AND NOT day = ANY(%s))")
         params += [pk, first, last, skipped]
-    columns = ", ".join(
-        f if f in seconds or not f.endswith("_seconds") else f"NULL AS {f}" for f in FIELDS
+    # Added up in the database: a row per group (and per week for dimension 0, which the
+    # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
+    # period; each group's days of sorted seconds come back as one concatenation.
+    week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
+    sums = ", ".join(
+        f"SUM({f})::int"
+        if not f.endswith("_seconds")
+        else (f"string_agg({f}, ''::bytea)" if f in seconds else "NULL")
+        for f in FIELDS[4:]
     )
     table = DailyFigures._meta.db_table
     where = f"({' OR '.join(conditions)})"
     if dimensions is not None:
         where += " AND dimension = ANY(%s)"
         params.append(list(dimensions))
-    sql = f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608
+    sql = f"""
+        SELECT department_id, COALESCE({week}, MIN(day)) AS day, dimension, key, {sums}
+        FROM {table} WHERE {where}
+        GROUP BY department_id, dimension, key, {week}
+    """  # noqa: S608 (names from the code; values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [DayRow(*row) for row in cursor.fetchall()]
@@ -370,15 +383,13 @@ def nearest_rank(ordered: Sequence[int], percentile: int) -> int | None:
 
 
 def merged(parts: Iterable[bytes | memoryview | None]) -> Sequence[int]:
-    """The sorted business seconds of several days (DailyFigures' packed form) as one
-    sorted sequence: unpacked in one go, then sorted (sorting concatenated sorted runs is
-    a merge)."""
+    """Sorted runs of business seconds (DailyFigures' packed form, several days' runs
+    concatenated) as one sorted sequence: unpacked in one go, then sorted (sorting
+    concatenated sorted runs is a merge)."""
     values = array("i")
-    runs = 0
     for part in parts:
         if part:
             values.frombytes(part)
-            runs += 1
     if sys.byteorder == "little":
         values.byteswap()  # int4send is big-endian
-    return values if runs <= 1 else sorted(values)
+    return sorted(values)
