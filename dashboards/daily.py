@@ -392,4 +392,6 @@ def merged(parts: Iterable[bytes | memoryview | None]) -> Sequence[int]:
             values.frombytes(part)
     if sys.byteorder == "little":
         values.byteswap()  # int4send is big-endian
-    return sorted(values)
+    ordered = values.tolist()  # (a list sorts a third faster than sorted(array))
+    ordered.sort()
+    return ordered
