@@ -109,8 +109,8 @@ def _vacuum() -> None:
 
 
 def _rollup() -> str:
-    """Roll up the daily figures (dashboards.daily) as beat would: every day but the last
-    LIVE_DAYS (a first run rolls the whole history; later runs only what is new or was
+    """Roll up the daily figures (dashboards.daily) as beat would: every day that ended
+    ROLL_AFTER ago (a first run rolls the whole history; later runs only what is new or was
     noted stale, as on a live system between two beat runs)."""
     from django.utils import timezone
 

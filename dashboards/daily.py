@@ -9,7 +9,7 @@ slaclock_dept_met_groups and slaclock_dept_late_groups, grouped by day and each
 dimension at once), and serves twice:
 
 - `daily_rollup` (a Celery beat task) stores them for every local day that ended before
-  the last LIVE_DAYS, and re-rolls each day the triggers (`dashboards.triggers`) noted
+  ROLL_AFTER ago, and re-rolls each day the triggers (`dashboards.triggers`) noted
   as changed since;
 - `period_rows` reads a period: the stored rows of its rolled, unchanged days, and
   `DAILY_SQL` over the rest (the last days, a changed day not re-rolled yet, days never
@@ -38,9 +38,13 @@ from slas.models import SlaClock
 from tickets.models import Department, Ticket
 from tickets.selectors import department_time_zone, local_days
 
-# The last local days (today included) never rolled up: they change all the time, and
-# the triggers note only instants over 12 hours old (dashboards.triggers).
-LIVE_DAYS = 2
+# A local day is rolled up once it has been over this long. The triggers note only
+# instants over 12 hours old (dashboards.triggers), so a change they did not note was made
+# by a transaction that began under 12 hours after the instant it wrote, and a day is
+# rolled 14 hours after it ended: the roll-up misses such a change only if that
+# transaction had run for over 2 hours when the roll-up read the day (the tasks' and
+# requests' time limits are minutes). Today is always live; yesterday until 14:00.
+ROLL_AFTER = timedelta(hours=14)
 CHUNK_DAYS = 31  # days rolled per statement and transaction
 DAY = timedelta(days=1)
 
@@ -57,12 +61,13 @@ FIELDS = (
     "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "res_finished",
     "res_met", "res_breached", "res_seconds",
 )  # fmt: skip
-# GROUPING(r, t, a, p) (a set bit: the column is not grouped) -> the dimension.
-_DIMENSION_OF_MASK = (
-    "CASE GROUPING(r, t, a, p) WHEN 15 THEN 0 WHEN 7 THEN 1 WHEN 11 THEN 2 WHEN 13 THEN 3 "
-    "ELSE 4 END"
-)
-_SETS = "GROUPING SETS ((d, day), (d, day, r), (d, day, t), (d, day, a), (d, day, p))"
+_SET_OF = {
+    Dimension.ALL: "(d, day)",
+    Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
+    Dimension.REQUEST_TYPE: "(d, day, t)",
+    Dimension.ASSIGNEE: "(d, day, a)",
+    Dimension.PRIORITY: "(d, day, p)",
+}
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,28 @@ class DayRange:
     last: date
 
 
-def daily_sql(ranges: Sequence[DayRange]) -> tuple[str, list[Any]]:
+def daily_sql(
+    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None
+) -> tuple[str, list[Any]]:
     """SELECT of the DailyFigures rows (FIELDS, in order) of `ranges`: for each
     department, local day and group, what `DailyFigures` says. Rows only for groups with
-    something to count; every dimension's rows add up to the day's dimension-0 row."""
+    something to count; every dimension's rows add up to the day's dimension-0 row. Only
+    the rows of `dimensions` when given (dimension 0's resolved count is always there)."""
+    wanted = [Dimension(d) for d in (dimensions or list(_SET_OF))]
+    sets = f"GROUPING SETS ({', '.join(_SET_OF[d] for d in wanted)})"
+    # Each row's dimension from GROUPING(the grouped columns): a bit mask, a set bit for
+    # each column the row is not grouped by; its key is the one column it is grouped by.
+    columns = [_SET_OF[d][-2] for d in wanted if d != Dimension.ALL]
+    if columns:
+        everything = (1 << len(columns)) - 1
+        cases = " ".join(
+            f"WHEN {everything ^ (1 << (len(columns) - 1 - i))} THEN {d.value}"
+            for i, d in enumerate(d for d in wanted if d != Dimension.ALL)
+        )
+        dimension_of = f"CASE GROUPING({', '.join(columns)}) {cases} ELSE 0 END"
+        key_of = f"COALESCE({', '.join(columns)}, 0)"
+    else:
+        dimension_of, key_of = "0", "0"
     created, resolved, clocks = [], [], []
     params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": []}
     ticket = Ticket._meta.db_table
@@ -134,20 +157,20 @@ def daily_sql(ranges: Sequence[DayRange]) -> tuple[str, list[Any]]:
                SUM(res_finished)::int, SUM(res_met)::int, SUM(res_breached)::int,
                string_agg(res_seconds, ''::bytea)
         FROM (
-            SELECT d, day, {_DIMENSION_OF_MASK} AS dim, COALESCE(r, t, a, p, 0) AS key,
+            SELECT d, day, {dimension_of} AS dim, {key_of} AS key,
                    COUNT(*) AS created, COUNT(resolved_at) AS resolved_once,
                    COUNT(resolved_at) FILTER (WHERE reopen_count > 0) AS reopened,
                    0 AS resolved, 0 AS fr_finished, 0 AS fr_met, 0 AS fr_breached,
                    NULL::bytea AS fr_seconds, 0 AS res_finished, 0 AS res_met,
                    0 AS res_breached, NULL::bytea AS res_seconds
-            FROM ({" UNION ALL ".join(created)}) created GROUP BY {_SETS}
+            FROM ({" UNION ALL ".join(created)}) created GROUP BY {sets}
             UNION ALL
             SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL
             FROM ({" UNION ALL ".join(resolved)}) resolved GROUP BY d, day
             UNION ALL
-            SELECT d, day, {_DIMENSION_OF_MASK}, COALESCE(r, t, a, p, 0), 0, 0, 0, 0,
+            SELECT d, day, {dimension_of}, {key_of}, 0, 0, 0, 0,
                    {per_kind(fr)}, {per_kind(res)}
-            FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {_SETS}
+            FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {sets}
         ) parts
         GROUP BY d, day, dim, key
     """  # noqa: S608 (table and column names from the code; values are parameters)
@@ -158,7 +181,7 @@ def daily_sql(ranges: Sequence[DayRange]) -> tuple[str, list[Any]]:
 
 
 def daily_rollup(*, now: datetime) -> int:
-    """Roll up every department's local days before its last LIVE_DAYS that are not rolled
+    """Roll up every department's local days that ended ROLL_AFTER ago and are not rolled
     yet, and re-roll those noted stale; returns how many days were (re)rolled. Safe to
     run twice at once (each department's writes are serialised by an advisory lock, and
     a day is replaced whole) and after a crash (the watermark moves last)."""
@@ -170,7 +193,7 @@ def daily_rollup(*, now: datetime) -> int:
 
 def _rollup_department(department: Department, *, now: datetime) -> int:
     tz = department_time_zone(department)
-    horizon = now.astimezone(tz).date() - timedelta(days=LIVE_DAYS - 1)  # first live day
+    horizon = first_live_day(now=now, tz=tz)
     state = DailyRollup.objects.filter(department=department).first()
     if state is not None and state.time_zone != tz.key:
         state = None  # rolled in another zone: start again
@@ -198,6 +221,12 @@ def _rollup_department(department: Department, *, now: datetime) -> int:
         StaleDay.objects.filter(id__in=[pk for pk, _ in markers]).delete()
         _watermark(department, rolled_until=max(horizon, start), tz=tz, now=now)
     return len(stale) + len(new)
+
+
+def first_live_day(*, now: datetime, tz: zoneinfo.ZoneInfo) -> date:
+    """The first local day not to roll up at `now`: the day that was current ROLL_AFTER
+    ago (it had not ended then)."""
+    return (now - ROLL_AFTER).astimezone(tz).date()
 
 
 def _watermark(
@@ -325,7 +354,7 @@ def period_rows(
             DayRange(tuple(pks), zoneinfo.ZoneInfo(key), first, last)
             for (key, first, last), pks in live.items()
         ]
-        sql, params = daily_sql(ranges)
+        sql, params = daily_sql(ranges, dimensions)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows += [

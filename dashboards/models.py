@@ -84,7 +84,7 @@ class StaleDay(models.Model):
     date of the instant (each local day it overlaps is re-rolled). Written by triggers
     (insert only: no row anyone else updates, so filing never waits on it), for instants
     over 12 hours old only (younger ones are on days no roll-up has covered yet, see
-    `dashboards.daily.LIVE_DAYS`); deleted by the roll-up that re-rolls the day."""
+    `dashboards.daily.ROLL_AFTER`); deleted by the roll-up that re-rolls the day."""
 
     id = models.BigAutoField(primary_key=True)
     department_id = models.IntegerField()

@@ -5,7 +5,7 @@ loads) passes through them, which a hook in each service could not promise. A ch
 that a rolled day counts notes (department, UTC date) of each instant it touches, old
 and new, in dashboards_staleday: an insert, no row that two writers update. Instants
 under 12 hours old are not noted: they lie on days no roll-up covers yet (the roll-up
-leaves the last LIVE_DAYS local days to be computed live), so filing a ticket costs one
+rolls a day up only ROLL_AFTER after it ended, dashboards.daily), so filing a ticket costs one
 function call and nothing more.
 """
 
