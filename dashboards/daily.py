@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
+from dashboards.clock_figures import WITH_WORK_MEM
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
 from tickets.models import Department, Ticket
@@ -399,7 +400,9 @@ def _stored_rows(
         GROUP BY department_id, dimension, key, {week}
     """  # noqa: S608 (names from the code; values are parameters)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        # A year's runs of seconds per group outgrow the default work_mem and were
+        # aggregated on disk; SET LOCAL lasts for the one transaction of the string.
+        cursor.execute(WITH_WORK_MEM + sql, params)
         return [DayRow(*row) for row in cursor.fetchall()]
 
 
