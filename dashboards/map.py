@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -40,6 +41,8 @@ from django.db.models import Count, F, Q, QuerySet, Value
 
 from accounts.models import User
 from dashboards.clock_figures import clock_figures
+from dashboards.daily import merged, nearest_rank, period_rows
+from dashboards.models import DailyFigures
 from dashboards.selectors import NO_CLOCKS, NO_DEPARTMENT, SlaFigures, met_percentiles
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation, SurveySettings
@@ -133,20 +136,10 @@ def department_map(*, first_day: date, last_day: date) -> DepartmentMap:
     """The map over the local days [first_day, last_day] (each provider's own zone)."""
     providers = list(Department.objects.select_related("calendar").order_by("name"))
     periods = _periods(providers, first_day=first_day, last_day=last_day)
-    created_q = _in_periods(periods, "department_id", "created_at")
-    volume: dict[tuple[int, int | None], int] = defaultdict(int)
-    for row in cast(
-        list[dict[str, Any]],
-        list(
-            Ticket.objects.filter(created_q)
-            .values("department", "requesting_department")
-            .order_by()
-            .annotate(n=Count("created_at"))  # index-only (ticket_dept_created)
-        ),
-    ):
-        for key in _with_totals(row["department"], row["requesting_department"]):
-            volume[key] += row["n"]
-    sla = _sla(periods)
+    if connection.vendor == "postgresql":
+        volume, sla = _from_daily(providers, first_day=first_day, last_day=last_day)
+    else:
+        volume, sla = _volume(periods), _sla(periods)
     satisfaction = _satisfaction(periods, providers)
     requesters = _requesters(
         {key for _, key in volume} | {key for _, _, key in sla} | {key for _, key in satisfaction}
@@ -180,6 +173,24 @@ def department_map(*, first_day: date, last_day: date) -> DepartmentMap:
     )
 
 
+def _volume(periods: list[Period]) -> dict[tuple[int, int | None], int]:
+    """(provider, requester) -> tickets created, TOTAL standing for all of either."""
+    created_q = _in_periods(periods, "department_id", "created_at")
+    volume: dict[tuple[int, int | None], int] = defaultdict(int)
+    for row in cast(
+        list[dict[str, Any]],
+        list(
+            Ticket.objects.filter(created_q)
+            .values("department", "requesting_department")
+            .order_by()
+            .annotate(n=Count("created_at"))  # index-only (ticket_dept_created)
+        ),
+    ):
+        for key in _with_totals(row["department"], row["requesting_department"]):
+            volume[key] += row["n"]
+    return volume
+
+
 # A time zone's period and the providers it applies to.
 Period = tuple[list[int], datetime, datetime]
 
@@ -203,6 +214,50 @@ def _in_periods(periods: list[Period], department: str, instant: str) -> Q:
             **{f"{department}__in": ids, f"{instant}__gte": since, f"{instant}__lt": until}
         )
     return condition
+
+
+def _from_daily(
+    providers: list[Department], *, first_day: date, last_day: date
+) -> tuple[dict[tuple[int, int | None], int], dict[tuple[str, int, int | None], SlaFigures]]:
+    """`_volume` and `_sla` on PostgreSQL, from the daily figures by requesting
+    department (`dashboards.daily.period_rows`, each provider's own local days): counts
+    added up, the resolution clocks' sorted business seconds merged for the exact
+    percentiles of each cell and total (the first response's are not shown: None)."""
+    rows = period_rows(
+        departments=[(p.pk, department_time_zone(p)) for p in providers],
+        first_day=first_day,
+        last_day=last_day,
+        dimensions=[DailyFigures.Dimension.REQUESTING_DEPARTMENT],
+        seconds=["res_seconds"],
+    )
+    volume: dict[tuple[int, int | None], int] = defaultdict(int)
+    counts: dict[tuple[str, int, int | None], list[int]] = defaultdict(lambda: [0, 0, 0])
+    seconds: dict[tuple[int, int | None], list[bytes]] = defaultdict(list)
+    for row in rows:
+        cells = _with_totals(row.department_id, row.key or None)
+        for key in cells:
+            if row.created:
+                volume[key] += row.created
+            for kind, finished, met, breached in (
+                (Kind.FIRST_RESPONSE, row.fr_finished, row.fr_met, row.fr_breached),
+                (Kind.RESOLUTION, row.res_finished, row.res_met, row.res_breached),
+            ):
+                if finished:
+                    total = counts[(kind, *key)]
+                    total[0] += finished
+                    total[1] += met
+                    total[2] += breached
+            if row.res_seconds:
+                seconds[key].append(row.res_seconds)
+    sla: dict[tuple[str, int, int | None], SlaFigures] = {}
+    for (kind_name, provider, requester), (finished, met, breached) in counts.items():
+        ordered: Sequence[int] = ()
+        if kind_name == Kind.RESOLUTION:
+            ordered = merged(seconds.get((provider, requester), ()))
+        sla[(kind_name, provider, requester)] = SlaFigures(
+            finished, met, breached, nearest_rank(ordered, 50), nearest_rank(ordered, 90)
+        )
+    return volume, sla
 
 
 def _with_totals(provider: int, requester: int | None) -> list[tuple[int, int | None]]:

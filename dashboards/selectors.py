@@ -55,6 +55,7 @@ from django.http import Http404
 
 from accounts.models import User
 from dashboards.clock_figures import CLOCK_GROUP_DB_COLUMNS, clock_figures
+from dashboards.daily import DayRow, merged, nearest_rank, period_rows
 from slas.models import SlaClock
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 from surveys.stats import (
@@ -68,7 +69,12 @@ from surveys.stats import (
     survey_stats,
 )
 from tickets.models import Department, Priority, RequestType, Ticket
-from tickets.selectors import departments_for_agent, is_agent, user_lead_department_ids
+from tickets.selectors import (
+    departments_for_agent,
+    is_agent,
+    local_days,
+    user_lead_department_ids,
+)
 
 Kind = SlaClock.Kind
 State = SlaClock.State
@@ -197,20 +203,25 @@ def lead_dashboard(
     now: datetime,
 ) -> LeadDashboard:  # fmt: skip
     """The department's figures over [since, until); `now` decides the live ones."""
-    created = Ticket.objects.filter(
-        department=department, created_at__gte=since, created_at__lt=until
-    )
-    sla = _sla_figures(department=department, since=since, until=until)
-    if connection.vendor == "postgresql":
-        volume, created_weeks = _created_grouping_sets(
-            department=department, since=since, until=until, tz=tz
-        )
+    days = _whole_days(since=since, until=until, tz=tz)
+    if days is not None and connection.vendor == "postgresql":
+        rows = period_rows(departments=[(department.pk, tz)], first_day=days[0], last_day=days[1])
+        volume, sla, weeks, reopen = _from_daily(rows, since=since, until=until, tz=tz)
     else:
-        volume, created_weeks = _volume(created), _created_weeks(created, tz=tz)
+        created = Ticket.objects.filter(
+            department=department, created_at__gte=since, created_at__lt=until
+        )
+        sla = _sla_figures(department=department, since=since, until=until)
+        if connection.vendor == "postgresql":
+            volume, created_weeks = _created_grouping_sets(
+                department=department, since=since, until=until, tz=tz
+            )
+        else:
+            volume, created_weeks = _volume(created), _created_weeks(created, tz=tz)
+        weeks, reopen = _weeks(
+            department=department, created_weeks=created_weeks, since=since, until=until, tz=tz
+        )
     names = _group_names({*volume, *(group for _, group in sla)})
-    weeks, reopen = _weeks(
-        department=department, created_weeks=created_weeks, since=since, until=until, tz=tz
-    )
     live = _live(department=department, now=now)
     surveys = survey_stats(
         department=department, since=since, until=until, by_requesting_department=True
@@ -244,6 +255,63 @@ def lead_dashboard(
         by_priority=breakdowns["priority"],
         satisfaction=surveys,
     )
+
+
+def _whole_days(
+    *, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[date, date] | None:
+    """The local days [first, last] that [since, until) is exactly, else None."""
+    first = since.astimezone(tz).date()
+    last = (until - timedelta(microseconds=1)).astimezone(tz).date()
+    if first > last or local_days(first_day=first, last_day=last, tz=tz) != (since, until):
+        return None
+    return first, last
+
+
+def _from_daily(
+    rows: list[DayRow], *, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[dict[Group, int], dict[tuple[str, Group], SlaFigures], list[Week], dict[str, int]]:
+    """The volume per group, the SLA figures per (kind, group), the weeks and the reopen
+    counts from the period's daily rows (`dashboards.daily.period_rows`): counts added
+    up, each group's sorted business seconds merged for its exact percentiles."""
+    volume: dict[Group, int] = defaultdict(int)
+    counts: dict[tuple[str, Group], list[int]] = defaultdict(lambda: [0, 0, 0])
+    seconds: dict[tuple[str, Group], list[bytes]] = defaultdict(list)
+    made: dict[date, int] = defaultdict(int)
+    resolved: dict[date, int] = defaultdict(int)
+    reopen = {"resolved_once": 0, "reopened": 0}
+    for row in rows:
+        group = ALL if not row.dimension else (DIMENSIONS[row.dimension - 1].field, row.key or None)
+        if row.created:
+            volume[group] += row.created
+        if not row.dimension:
+            monday = row.day - timedelta(days=row.day.weekday())
+            made[monday] += row.created
+            resolved[monday] += row.resolved
+            reopen["resolved_once"] += row.resolved_once
+            reopen["reopened"] += row.reopened
+        for kind, finished, met, breached, values in (
+            (Kind.FIRST_RESPONSE, row.fr_finished, row.fr_met, row.fr_breached, row.fr_seconds),
+            (Kind.RESOLUTION, row.res_finished, row.res_met, row.res_breached, row.res_seconds),
+        ):
+            if finished:
+                total = counts[(kind, group)]
+                total[0] += finished
+                total[1] += met
+                total[2] += breached
+            if values:
+                seconds[(kind, group)].append(values)
+    sla = {}
+    for key, (finished, met, breached) in counts.items():
+        ordered = merged(seconds.get(key, ()))
+        sla[key] = SlaFigures(
+            finished, met, breached, nearest_rank(ordered, 50), nearest_rank(ordered, 90)
+        )
+    weeks = [
+        Week(monday, made.get(monday, 0), resolved.get(monday, 0))
+        for monday in _mondays(since=since, until=until, tz=tz)
+    ]
+    return volume, sla, weeks, reopen
 
 
 def _finished_clocks(

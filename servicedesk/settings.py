@@ -144,6 +144,7 @@ CELERY_TASK_ALWAYS_EAGER = env.get_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_RELAY_INTERVAL_SECONDS = env.get_int("OUTBOX_RELAY_INTERVAL_SECONDS", 30, minimum=1)
 SLA_SWEEP_INTERVAL_SECONDS = env.get_int("SLA_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
+DAILY_ROLLUP_INTERVAL_SECONDS = env.get_int("DAILY_ROLLUP_INTERVAL_SECONDS", 600, minimum=10)
 # The leads' weekly digest goes out on Monday from this hour, in each department's zone.
 DIGEST_SEND_HOUR = env.get_int("DIGEST_SEND_HOUR", 7, minimum=0)
 if DIGEST_SEND_HOUR > 23:
@@ -168,6 +169,11 @@ CELERY_BEAT_SCHEDULE = {
     "ticket-autoclose": {"task": "tickets.tasks.ticket_autoclose_task", "schedule": 3600.0},
     # Hourly (dashboards.digest.DIGEST_RUN_INTERVAL); each run sends only what is due.
     "weekly-digest": {"task": "dashboards.tasks.weekly_digest_task", "schedule": 3600.0},
+    # The dashboards' daily figures (dashboards.daily): the days that ended, the changed.
+    "dashboards-daily-rollup": {
+        "task": "dashboards.tasks.daily_rollup_task",
+        "schedule": float(DAILY_ROLLUP_INTERVAL_SECONDS),
+    },
     # Daily; the outbox's unique key makes it once per article per review period.
     "article-review-reminders": {
         "task": "knowledge.tasks.article_review_remind_task",

@@ -1,0 +1,429 @@
+"""The daily aggregates (PostgreSQL): rolling days up, and reading a period back.
+
+A period's counts (tickets created, resolved once, reopened, resolved; SLA clocks
+finished, met in time, breached) are sums over its local days, per breakdown group; its
+exact nearest-rank percentiles are ranks in the merge of each day's sorted business
+seconds. So `DAILY_SQL` computes a set of days' `DailyFigures` rows from the tickets
+and clocks (index-only reads of ticket_dept_created, ticket_dept_resolved,
+slaclock_dept_met_groups and slaclock_dept_late_groups, grouped by day and each
+dimension at once), and serves twice:
+
+- `daily_rollup` (a Celery beat task) stores them for every local day that ended before
+  ROLL_AFTER ago, and re-rolls each day the triggers (`dashboards.triggers`) noted
+  as changed since;
+- `period_rows` reads a period: the stored rows of its rolled, unchanged days, and
+  `DAILY_SQL` over the rest (the last days, a changed day not re-rolled yet, days never
+  rolled). Each figure is therefore what the tickets and clocks say at the moment the
+  dashboard asks, whether or not the roll-up has run.
+
+Days are the department's local days (its calendar's zone); a department whose zone
+changed has its days rolled again from the start, and read live until then.
+"""
+
+from __future__ import annotations
+
+import sys
+import zoneinfo
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from django.db import connection, transaction
+
+from dashboards.clock_figures import WITH_WORK_MEM
+from dashboards.models import DailyFigures, DailyRollup, StaleDay
+from slas.models import SlaClock
+from tickets.models import Department, Ticket
+from tickets.selectors import department_time_zone, local_days
+
+# A local day is rolled up once it has been over this long. The triggers note only
+# instants over 12 hours old (dashboards.triggers), so a change they did not note was made
+# by a transaction that began under 12 hours after the instant it wrote, and a day is
+# rolled 14 hours after it ended: the roll-up misses such a change only if that
+# transaction had run for over 2 hours when the roll-up read the day (the tasks' and
+# requests' time limits are minutes). Today is always live; yesterday until 14:00.
+ROLL_AFTER = timedelta(hours=14)
+CHUNK_DAYS = 31  # days rolled per statement and transaction
+DAY = timedelta(days=1)
+
+Dimension = DailyFigures.Dimension
+# The columns of each dimension, in GROUPING order: (tickets, clocks).
+DIMENSION_COLUMNS = (
+    ("requesting_department_id", "finished_requesting_department_id"),
+    ("request_type_id", "finished_request_type_id"),
+    ("assignee_id", "finished_assignee_id"),
+    ("priority", "finished_priority"),
+)
+FIELDS = (
+    "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
+    "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "res_finished",
+    "res_met", "res_breached", "res_seconds",
+)  # fmt: skip
+_SET_OF = {
+    Dimension.ALL: "(d, day)",
+    Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
+    Dimension.REQUEST_TYPE: "(d, day, t)",
+    Dimension.ASSIGNEE: "(d, day, a)",
+    Dimension.PRIORITY: "(d, day, p)",
+}
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Local days [first, last] of `departments`, all in zone `tz`."""
+
+    departments: tuple[int, ...]
+    tz: zoneinfo.ZoneInfo
+    first: date
+    last: date
+
+
+def daily_sql(
+    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None
+) -> tuple[str, list[Any]]:
+    """SELECT of the DailyFigures rows (FIELDS, in order) of `ranges`: for each
+    department, local day and group, what `DailyFigures` says. Rows only for groups with
+    something to count; every dimension's rows add up to the day's dimension-0 row. Only
+    the rows of `dimensions` when given (dimension 0's resolved count is always there)."""
+    wanted = [Dimension(d) for d in (dimensions or list(_SET_OF))]
+    sets = f"GROUPING SETS ({', '.join(_SET_OF[d] for d in wanted)})"
+    # Each row's dimension from GROUPING(the grouped columns): a bit mask, a set bit for
+    # each column the row is not grouped by; its key is the one column it is grouped by.
+    columns = [_SET_OF[d][-2] for d in wanted if d != Dimension.ALL]
+    if columns:
+        everything = (1 << len(columns)) - 1
+        cases = " ".join(
+            f"WHEN {everything ^ (1 << (len(columns) - 1 - i))} THEN {d.value}"
+            for i, d in enumerate(d for d in wanted if d != Dimension.ALL)
+        )
+        dimension_of = f"CASE GROUPING({', '.join(columns)}) {cases} ELSE 0 END"
+        key_of = f"COALESCE({', '.join(columns)}, 0)"
+    else:
+        dimension_of, key_of = "0", "0"
+    created, resolved, clocks = [], [], []
+    params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": []}
+    ticket = Ticket._meta.db_table
+    clock = SlaClock._meta.db_table
+    t_groups = ", ".join(f"{c} AS {n}" for (c, _), n in zip(DIMENSION_COLUMNS, "rtap", strict=True))
+    c_groups = ", ".join(f"{c} AS {n}" for (_, c), n in zip(DIMENSION_COLUMNS, "rtap", strict=True))
+    kinds = (SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION)
+    for r in ranges:
+        since, until = local_days(first_day=r.first, last_day=r.last, tz=r.tz)
+        ids = ", ".join(["%s"] * len(r.departments))
+        created.append(  # (table and column names from the code; values are parameters)
+            f"SELECT department_id AS d, (created_at AT TIME ZONE %s)::date AS day, {t_groups}, "  # noqa: S608
+            f"resolved_at, reopen_count FROM {ticket} WHERE department_id IN ({ids}) "
+            "AND created_at >= %s AND created_at < %s"
+        )
+        params["created"] += [r.tz.key, *r.departments, since, until]
+        resolved.append(
+            f"SELECT department_id AS d, (resolved_at AT TIME ZONE %s)::date AS day FROM {ticket} "  # noqa: S608
+            f"WHERE department_id IN ({ids}) AND resolved_at >= %s AND resolved_at < %s "
+            "AND status IN (%s, %s)"
+        )
+        params["resolved"] += [
+            r.tz.key, *r.departments, since, until, Ticket.Status.RESOLVED, Ticket.Status.CLOSED,
+        ]  # fmt: skip
+        clocks.append(
+            f"SELECT department_id AS d, (met_at AT TIME ZONE %s)::date AS day, kind, TRUE AS met, "  # noqa: S608
+            f"breached_at IS NOT NULL AS breached, consumed_seconds AS s, {c_groups} FROM {clock} "
+            f"WHERE state = %s AND department_id IN ({ids}) AND met_at >= %s AND met_at < %s "
+            "AND kind IN (%s, %s) UNION ALL "
+            f"SELECT department_id, (stopped_at AT TIME ZONE %s)::date, kind, FALSE, TRUE, NULL, "
+            f"{c_groups} FROM {clock} WHERE state = %s AND breached_at IS NOT NULL "
+            f"AND department_id IN ({ids}) AND stopped_at >= %s AND stopped_at < %s "
+            "AND kind IN (%s, %s)"
+        )
+        params["clocks"] += [
+            r.tz.key, SlaClock.State.MET, *r.departments, since, until, *kinds,
+            r.tz.key, SlaClock.State.STOPPED, *r.departments, since, until, *kinds,
+        ]  # fmt: skip
+    fr, res = kinds
+
+    def per_kind(kind: str) -> str:
+        return (
+            f"COUNT(*) FILTER (WHERE kind = '{kind}'), "
+            f"COUNT(*) FILTER (WHERE kind = '{kind}' AND met AND NOT breached), "
+            f"COUNT(*) FILTER (WHERE kind = '{kind}' AND breached), "
+            f"string_agg(int4send(s), ''::bytea ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
+        )
+
+    sql = f"""
+        SELECT d, day, dim, key, SUM(created)::int, SUM(resolved_once)::int,
+               SUM(reopened)::int, SUM(resolved)::int, SUM(fr_finished)::int,
+               SUM(fr_met)::int, SUM(fr_breached)::int, string_agg(fr_seconds, ''::bytea),
+               SUM(res_finished)::int, SUM(res_met)::int, SUM(res_breached)::int,
+               string_agg(res_seconds, ''::bytea)
+        FROM (
+            SELECT d, day, {dimension_of} AS dim, {key_of} AS key,
+                   COUNT(*) AS created, COUNT(resolved_at) AS resolved_once,
+                   COUNT(resolved_at) FILTER (WHERE reopen_count > 0) AS reopened,
+                   0 AS resolved, 0 AS fr_finished, 0 AS fr_met, 0 AS fr_breached,
+                   NULL::bytea AS fr_seconds, 0 AS res_finished, 0 AS res_met,
+                   0 AS res_breached, NULL::bytea AS res_seconds
+            FROM ({" UNION ALL ".join(created)}) created GROUP BY {sets}
+            UNION ALL
+            SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL
+            FROM ({" UNION ALL ".join(resolved)}) resolved GROUP BY d, day
+            UNION ALL
+            SELECT d, day, {dimension_of}, {key_of}, 0, 0, 0, 0,
+                   {per_kind(fr)}, {per_kind(res)}
+            FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {sets}
+        ) parts
+        GROUP BY d, day, dim, key
+    """  # noqa: S608 (table and column names from the code; values are parameters)
+    return sql, [*params["created"], *params["resolved"], *params["clocks"]]
+
+
+# --- Rolling up -------------------------------------------------------------------------
+
+
+def daily_rollup(*, now: datetime) -> int:
+    """Roll up every department's local days that ended ROLL_AFTER ago and are not rolled
+    yet, and re-roll those noted stale; returns how many days were (re)rolled. Safe to
+    run twice at once (each department's writes are serialised by an advisory lock, and
+    a day is replaced whole) and after a crash (the watermark moves last)."""
+    rolled = 0
+    for department in Department.objects.select_related("calendar").order_by("pk"):
+        rolled += _rollup_department(department, now=now)
+    return rolled
+
+
+def _rollup_department(department: Department, *, now: datetime) -> int:
+    tz = department_time_zone(department)
+    horizon = first_live_day(now=now, tz=tz)
+    state = DailyRollup.objects.filter(department=department).first()
+    if state is not None and state.time_zone != tz.key:
+        state = None  # rolled in another zone: start again
+    # The markers to clear are those read before the days are computed: a change noted
+    # after this read keeps its marker, and its day is re-rolled next time.
+    markers = list(StaleDay.objects.filter(department_id=department.pk).values_list("id", "day"))
+    stale: set[date] = set()
+    if state is not None:
+        for _, utc_day in markers:
+            stale |= {d for d in _local_days_of(utc_day, tz) if d < state.rolled_until}
+        start = state.rolled_until
+    else:  # nothing rolled, or rolled in another zone: none of it stands
+        first = Ticket.objects.filter(department=department).order_by("created_at").first()
+        start = first.created_at.astimezone(tz).date() if first else horizon
+        DailyFigures.objects.filter(department=department).delete()
+    for first_day, last_day in _runs(sorted(stale), CHUNK_DAYS):
+        _roll(department.pk, tz, first_day, last_day)
+    new = [start + timedelta(days=n) for n in range((horizon - start).days)]
+    for first_day, last_day in _runs(new, CHUNK_DAYS):
+        _roll(department.pk, tz, first_day, last_day)
+        # Moved on after each chunk, so a run cut short (the task's time limit on a first
+        # roll-up of years of history) is carried on by the next one.
+        _watermark(department, rolled_until=last_day + DAY, tz=tz, now=now)
+    with transaction.atomic():
+        StaleDay.objects.filter(id__in=[pk for pk, _ in markers]).delete()
+        _watermark(department, rolled_until=max(horizon, start), tz=tz, now=now)
+    return len(stale) + len(new)
+
+
+def first_live_day(*, now: datetime, tz: zoneinfo.ZoneInfo) -> date:
+    """The first local day not to roll up at `now`: the day that was current ROLL_AFTER
+    ago (it had not ended then)."""
+    return (now - ROLL_AFTER).astimezone(tz).date()
+
+
+def _watermark(
+    department: Department, *, rolled_until: date, tz: zoneinfo.ZoneInfo, now: datetime
+) -> None:
+    DailyRollup.objects.update_or_create(
+        department=department,
+        defaults={"rolled_until": rolled_until, "time_zone": tz.key, "rolled_at": now},
+    )
+
+
+def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> None:
+    sql, params = daily_sql([DayRange((department,), tz, first, last)])
+    table = DailyFigures._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6461696C, department])
+        cursor.execute(
+            f"DELETE FROM {table} WHERE department_id = %s AND day >= %s AND day <= %s",  # noqa: S608
+            [department, first, last],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(FIELDS)}) {sql}",
+            params,
+        )
+
+
+def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
+    """The local days that the UTC day overlaps (one or two)."""
+    start = datetime.combine(utc_day, datetime.min.time(), tzinfo=UTC)
+    return {
+        start.astimezone(tz).date(),
+        (start + DAY - timedelta(microseconds=1)).astimezone(tz).date(),
+    }
+
+
+def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days [first, last], at most `longest` long."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if (
+            runs
+            and runs[-1][1] + DAY == day
+            and (longest is None or (day - runs[-1][0]).days < longest)
+        ):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+# --- Reading a period -------------------------------------------------------------------
+
+
+class DayRow(NamedTuple):
+    """One row of FIELDS (department_id, day, dimension, key, counts, sorted seconds); or
+    several days of one group added up (`day` their first, or their week's Monday for
+    dimension 0; the seconds then several sorted runs, one after the other)."""
+
+    department_id: int
+    day: date
+    dimension: int
+    key: int
+    created: int
+    resolved_once: int
+    reopened: int
+    resolved: int
+    fr_finished: int
+    fr_met: int
+    fr_breached: int
+    fr_seconds: bytes | None  # sorted int4send values (DailyFigures)
+    res_finished: int
+    res_met: int
+    res_breached: int
+    res_seconds: bytes | None
+
+
+def period_rows(
+    *, departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], first_day: date, last_day: date,
+    dimensions: Sequence[int] | None = None, seconds: Sequence[str] = ("fr_seconds", "res_seconds"),
+) -> list[DayRow]:  # fmt: skip
+    """Every DailyFigures row of the departments' local days [first_day, last_day] (each
+    department in its zone) as the tickets and clocks say now: stored rows for the rolled
+    days no trigger marked since, `daily_sql` for the others. Four queries at most (the
+    watermarks, the stale days, the stored rows, the live ones). `seconds=False` leaves
+    the sorted seconds out (None), for figures that need no percentile."""
+    ids = [pk for pk, _ in departments]
+    states = {s.department_id: s for s in DailyRollup.objects.filter(department__in=ids)}
+    stale: dict[int, set[date]] = defaultdict(set)
+    if states:
+        marked = (
+            StaleDay.objects.filter(
+                department_id__in=list(states), day__gte=first_day - DAY, day__lte=last_day + DAY
+            )
+            .values_list("department_id", "day")
+            .distinct()
+        )
+        for pk, utc_day in marked:
+            stale[pk] |= _local_days_of(utc_day, _zone(departments, pk))
+    stored: list[tuple[int, date, date, list[date]]] = []  # (department, first, last, except)
+    live: dict[tuple[str, date, date], list[int]] = defaultdict(list)
+    for pk, tz in departments:
+        state = states.get(pk)
+        rolled_last = last_day
+        if state is None or state.time_zone != tz.key:
+            rolled_last = first_day - DAY  # nothing rolled
+        else:
+            rolled_last = min(last_day, state.rolled_until - DAY)
+        if rolled_last >= first_day:
+            skipped = sorted(d for d in stale[pk] if first_day <= d <= rolled_last)
+            stored.append((pk, first_day, rolled_last, skipped))
+            live_days = [*skipped]
+        else:
+            live_days = []
+        day = max(first_day, rolled_last + DAY)
+        while day <= last_day:
+            live_days.append(day)
+            day += DAY
+        for first, last in _runs(sorted(live_days)):
+            live[(tz.key, first, last)].append(pk)
+    rows: list[DayRow] = []
+    if stored:
+        rows += _stored_rows(stored, dimensions=dimensions, seconds=seconds)
+    if live:
+        ranges = [
+            DayRange(tuple(pks), zoneinfo.ZoneInfo(key), first, last)
+            for (key, first, last), pks in live.items()
+        ]
+        sql, params = daily_sql(ranges, dimensions)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows += [
+                DayRow(*row)
+                for row in cursor.fetchall()
+                if dimensions is None or row[2] in dimensions
+            ]
+    return rows
+
+
+def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zoneinfo.ZoneInfo:
+    return next(tz for d, tz in departments if d == pk)
+
+
+def _stored_rows(
+    stored: Iterable[tuple[int, date, date, list[date]]], *,
+    dimensions: Sequence[int] | None, seconds: Sequence[str],
+) -> list[DayRow]:  # fmt: skip
+    conditions: list[str] = []
+    params: list[Any] = []
+    for pk, first, last, skipped in stored:
+        conditions.append("(department_id = %s AND day >= %s AND day <= %s AND NOT day = ANY(%s))")
+        params += [pk, first, last, skipped]
+    # Added up in the database: a row per group (and per week for dimension 0, which the
+    # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
+    # period; each group's days of sorted seconds come back as one concatenation.
+    week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
+    sums = ", ".join(
+        f"SUM({f})::int"
+        if not f.endswith("_seconds")
+        else (f"string_agg({f}, ''::bytea)" if f in seconds else "NULL")
+        for f in FIELDS[4:]
+    )
+    table = DailyFigures._meta.db_table
+    where = f"({' OR '.join(conditions)})"
+    if dimensions is not None:
+        where += " AND dimension = ANY(%s)"
+        params.append(list(dimensions))
+    sql = f"""
+        SELECT department_id, COALESCE({week}, MIN(day)) AS day, dimension, key, {sums}
+        FROM {table} WHERE {where}
+        GROUP BY department_id, dimension, key, {week}
+    """  # noqa: S608 (names from the code; values are parameters)
+    with connection.cursor() as cursor:
+        # A year's runs of seconds per group outgrow the default work_mem and were
+        # aggregated on disk; SET LOCAL lasts for the one transaction of the string.
+        cursor.execute(WITH_WORK_MEM + sql, params)
+        return [DayRow(*row) for row in cursor.fetchall()]
+
+
+def nearest_rank(ordered: Sequence[int], percentile: int) -> int | None:
+    """The nearest-rank percentile of sorted values: the r-th smallest, r = ceil(p n / 100)
+    (percentile_disc's definition); None for no values."""
+    if not ordered:
+        return None
+    return ordered[-(-percentile * len(ordered) // 100) - 1]
+
+
+def merged(parts: Iterable[bytes | memoryview | None]) -> Sequence[int]:
+    """Sorted runs of business seconds (DailyFigures' packed form, several days' runs
+    concatenated) as one sorted sequence: unpacked in one go, then sorted (sorting
+    concatenated sorted runs is a merge)."""
+    values = array("i")
+    for part in parts:
+        if part:
+            values.frombytes(part)
+    if sys.byteorder == "little":
+        values.byteswap()  # int4send is big-endian
+    ordered = values.tolist()  # (a list sorts a third faster than sorted(array))
+    ordered.sort()
+    return ordered

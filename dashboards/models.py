@@ -1,0 +1,97 @@
+"""Daily aggregates behind the lead dashboard and the department map (PostgreSQL).
+
+A department's figures over a period of local days are sums over days (and, for the
+business-time percentiles, merges of sorted lists), so each finished day is rolled up
+once (`dashboards.daily`) and read back in a few thousand narrow rows a month instead of
+the period's tickets and clocks. What a roll-up has not covered yet (the last days, and
+any day something changed after it was rolled) is computed from the tickets and clocks by
+the same SQL when a dashboard asks. Triggers (migration 0001) note every change to a
+ticket or clock that a rolled day counts, so a stale day is never read from here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tickets.models import Department
+
+
+class DailyFigures(models.Model):
+    """One department's counts on one of its local days, for everything (dimension 0)
+    or one group of a breakdown (`Dimension`; `key` the group's id or priority, 0 for
+    the tickets or clocks without one). Tickets count on the day they were created
+    (in their group as it is now) and, for `resolved`, on the day of their latest
+    resolution; SLA clocks on the day they finished (met, or stopped after breaching), in
+    the group they recorded then (`SlaClock.finished_*`). The met clocks' business
+    seconds are kept sorted, so a period's exact nearest-rank percentiles are a merge."""
+
+    class Dimension(models.IntegerChoices):
+        ALL = 0, "All"
+        REQUESTING_DEPARTMENT = 1, "Requesting department"
+        REQUEST_TYPE = 2, "Request type"
+        ASSIGNEE = 3, "Assignee"
+        PRIORITY = 4, "Priority"
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, db_constraint=False)
+    day = models.DateField()
+    dimension = models.PositiveSmallIntegerField(choices=Dimension.choices)
+    key = models.IntegerField()
+    created = models.IntegerField(default=0)
+    resolved_once = models.IntegerField(default=0)  # of those created, resolved at least once
+    reopened = models.IntegerField(default=0)  # of those, reopened at least once
+    resolved = models.IntegerField(default=0)  # latest resolution on the day (dimension 0)
+    fr_finished = models.IntegerField(default=0)
+    fr_met = models.IntegerField(default=0)  # met without a breach
+    fr_breached = models.IntegerField(default=0)
+    # The met clocks' business seconds, sorted, as 4-byte big-endian integers (int4send):
+    # read back with one array.frombytes, where a PostgreSQL int[] of a month's clocks took
+    # longer to parse than the rest of the dashboard to compute.
+    fr_seconds = models.BinaryField(null=True)
+    res_finished = models.IntegerField(default=0)
+    res_met = models.IntegerField(default=0)
+    res_breached = models.IntegerField(default=0)
+    res_seconds = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "day", "dimension", "key"], name="dailyfigures_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day} {self.dimension}:{self.key}"
+
+
+class DailyRollup(models.Model):
+    """How far a department's days are rolled up: every local day before `rolled_until`
+    (in `time_zone`, the department's zone when they were rolled; another zone now means
+    none is) has its DailyFigures, unless a StaleDay says it changed since."""
+
+    department = models.OneToOneField(
+        Department, on_delete=models.CASCADE, primary_key=True, db_constraint=False
+    )
+    rolled_until = models.DateField()
+    time_zone = models.CharField(max_length=64)
+    rolled_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.department_id} rolled until {self.rolled_until}"
+
+
+class StaleDay(models.Model):
+    """A change to a ticket or clock counted on a rolled day: the department and the UTC
+    date of the instant (each local day it overlaps is re-rolled). Written by triggers
+    (insert only: no row anyone else updates, so filing never waits on it), for instants
+    over 12 hours old only (younger ones are on days no roll-up has covered yet, see
+    `dashboards.daily.ROLL_AFTER`); deleted by the roll-up that re-rolls the day."""
+
+    id = models.BigAutoField(primary_key=True)
+    department_id = models.IntegerField()
+    day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["department_id", "day"], name="staleday_dept_day")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day}"

@@ -1,0 +1,155 @@
+"""The daily figures (dashboards.daily, PostgreSQL): rolled up, read back, kept fresh.
+
+The dashboards must say the same whether a day is rolled up, stale or live: each test
+compares a board read from stored days with one computed from the tickets and clocks, or
+with a hand count.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from dashboards.daily import daily_rollup, period_rows
+from dashboards.map import department_map
+from dashboards.models import DailyFigures, DailyRollup, StaleDay
+from dashboards.selectors import lead_dashboard
+from tests.dashboards.history import BERLIN, FIRST_DAY, LAST_DAY, NOW, Status, at
+from tests.factories import TicketFactory
+from tickets.models import Ticket
+from tickets.selectors import local_days
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the daily figures are PostgreSQL's"
+)
+
+
+def read(department, tz=BERLIN):
+    since, until = local_days(first_day=FIRST_DAY, last_day=LAST_DAY, tz=tz)
+    return lead_dashboard(department=department, since=since, until=until, tz=tz, now=NOW)
+
+
+def test_rolled_days_give_the_live_figures(berlin_it, history, spread, django_assert_num_queries):
+    live = read(berlin_it)
+    assert not DailyRollup.objects.exists()
+    rolled = daily_rollup(now=NOW)
+    # Every day from the first ticket (6 February) to the last before the live ones.
+    last_rolled = date(2026, 3, 14)  # 15 March ended at 00:00 on the 16th, under 14 h ago
+    assert rolled >= (last_rolled - date(2026, 2, 6)).days + 1
+    state = DailyRollup.objects.get(department=berlin_it)
+    assert (state.rolled_until, state.time_zone) == (last_rolled + timedelta(days=1), BERLIN.key)
+    assert not StaleDay.objects.exists()  # the history's markers were cleared
+    # The roll-up's watermark, the stale days, the stored rows, the live ones; then the
+    # rest as before (test_figures_take_a_fixed_number_of_queries), with the agents'
+    # names (the spread history has assignees).
+    with django_assert_num_queries(11):
+        stored = read(berlin_it)
+    assert stored == live
+    assert stored.resolution.finished and stored.by_assignee and stored.weeks
+
+
+def test_days_are_the_departments_local_days(berlin_it, history):
+    """M is resolved and H1 filed at 00:30 on 2 March in Berlin, Sunday 23:30 UTC: both on
+    the local 2 March."""
+    daily_rollup(now=NOW)
+    rows = {row.day: row for row in DailyFigures.objects.filter(department=berlin_it, dimension=0)}
+    for day in (date(2026, 3, 1), date(2026, 3, 2)):
+        created = [
+            t for t in Ticket.objects.filter(department=berlin_it)
+            if t.created_at.astimezone(BERLIN).date() == day
+        ]  # fmt: skip
+        assert (rows[day].created if day in rows else 0) == len(created)
+    assert history["H1"].pk in {t.pk for t in Ticket.objects.filter(created_at__lt=at(2, 1))}
+    assert rows[date(2026, 3, 2)].res_finished >= 1  # M's resolution, at 00:30 local
+    assert date(2026, 3, 1) not in rows  # Sunday 1 March, local: nothing
+
+
+def test_a_change_after_its_day_was_rolled_is_read_at_once_and_rolled_again(
+    berlin_it, history, desk, requester
+):
+    daily_rollup(now=NOW)
+    before = read(berlin_it)
+    # F (resolved 10 March) is reopened on 12 March: its resolution no longer counts,
+    # and the ticket is no longer resolved; both days were rolled up.
+    desk.move(history["F"], Status.OPEN, at(12, 9), actor=requester)
+    assert StaleDay.objects.filter(department_id=berlin_it.pk).exists()
+    changed = read(berlin_it)
+    assert changed.resolution.finished == before.resolution.finished - 1
+    assert changed.resolved == before.resolved - 1
+    assert changed.reopened == before.reopened + 1
+    # A new ticket on a rolled day (its created_at set back, as an import would).
+    ticket = TicketFactory(request_type=desk.request_type, created_by=requester, now=at(11, 10))
+    assert read(berlin_it).created == before.created + 1
+    daily_rollup(now=NOW)
+    assert not StaleDay.objects.exists()
+    assert read(berlin_it) == read_live(berlin_it)
+    assert ticket.pk and read(berlin_it).created == before.created + 1
+
+
+def read_live(department):
+    """The board with no day rolled up (every day computed from tickets and clocks)."""
+    DailyRollup.objects.filter(department=department).delete()
+    return read(department)
+
+
+def test_a_changed_group_moves_the_ticket_in_the_rolled_day(berlin_it, history, spread):
+    daily_rollup(now=NOW)
+    Ticket.objects.filter(pk=history["A"].pk).update(assignee=spread["quinn"])
+    rows = {row.name: row.created for row in read(berlin_it).by_assignee}
+    assert rows == {row.name: row.created for row in read_live(berlin_it).by_assignee}
+    assert rows["quinn"] == 3  # E, F and now A (M was filed before the period)
+
+
+def test_a_new_zone_reads_live_until_rolled_again(berlin_it, history):
+    daily_rollup(now=NOW)
+    in_berlin = read(berlin_it)
+    calendar = berlin_it.calendar
+    calendar.time_zone = "America/New_York"
+    calendar.save(update_fields=["time_zone"])
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    live = read(berlin_it, tz=new_york)  # Berlin's days are not New York's: read live
+    assert live.created == in_berlin.created - 1  # H1 was filed on 1 March in New York
+    daily_rollup(now=NOW)
+    assert DailyRollup.objects.get(department=berlin_it).time_zone == new_york.key
+    assert read(berlin_it, tz=new_york) == live
+
+
+def test_filing_now_notes_nothing(berlin_it, desk, requester):
+    """Instants under 12 hours old are on live days: no marker, so filing pays nothing."""
+    TicketFactory(request_type=desk.request_type, created_by=requester, now=timezone.now())
+    assert not StaleDay.objects.exists()
+    TicketFactory(
+        request_type=desk.request_type, created_by=requester, now=timezone.now() - timedelta(days=3)
+    )
+    (marker,) = StaleDay.objects.all()
+    assert marker.department_id == berlin_it.pk
+
+
+def test_the_map_reads_the_same_rolled_or_live(berlin_it, history, spread, hr):
+    live = department_map(first_day=FIRST_DAY, last_day=LAST_DAY)
+    daily_rollup(now=NOW)
+    assert DailyRollup.objects.filter(department=hr).exists()
+    assert department_map(first_day=FIRST_DAY, last_day=LAST_DAY) == live
+    assert live.total.resolution.median_seconds is not None
+
+
+def test_period_rows_mix_stored_stale_and_live_days(berlin_it, history):
+    daily_rollup(now=datetime(2026, 3, 9, 12, tzinfo=UTC))  # rolled until 8 March
+    desk_day = date(2026, 3, 4)
+    Ticket.objects.filter(pk=history["D"].pk).update(priority=1)  # filed 4 March: stale
+    rows = period_rows(departments=[(berlin_it.pk, BERLIN)], first_day=FIRST_DAY, last_day=LAST_DAY)
+    days = {row.day for row in rows}
+    assert desk_day in days and date(2026, 3, 10) in days
+    stored = set(DailyFigures.objects.filter(department=berlin_it).values_list("day", flat=True))
+    assert date(2026, 3, 10) not in stored  # a live day
+    assert len([r for r in rows if r.day == desk_day and r.dimension == 0]) == 1
+
+
+def test_beat_rolls_up_every_ten_minutes():
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboards-daily-rollup"]
+    assert entry == {"task": "dashboards.tasks.daily_rollup_task", "schedule": 600.0}
