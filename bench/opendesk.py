@@ -160,7 +160,7 @@ def relay_clocks_if_stale(*, lead_seconds: float = 60.0, catch_up: int = 20_000)
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE slas_slaclock, slas_slaschedule, slas_idletimer, slas_slaevent, "
-            "slas_slasegment, outbox_message"
+            "slas_slasegment, outbox_message, webhooks_webhookdelivery"
         )
     call_command("seed_scale", tickets=0, clocks=True)
     return True
