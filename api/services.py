@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from api.models import ApiToken
 from servicedesk.config import config_generation_column, config_generation_read
-from tickets.selectors import user_memberships_known
+from tickets.selectors import user_memberships_known, user_memberships_sql
 
 MAX_ACTIVE_PERSONAL = 20
 # last_used_at is written at most this often per token: not a write per request.
@@ -84,13 +84,6 @@ def api_token_revoke(*, token: ApiToken, actor: User, now: datetime | None = Non
     return token
 
 
-_MEMBERSHIPS = RawSQL(
-    "ARRAY(SELECT ARRAY[department_id::text, role] FROM tickets_membership "
-    'WHERE user_id = "api_apitoken"."user_id")',
-    (),
-)
-
-
 def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken | None:
     """The active token `raw` is (with its user), or None: malformed, unknown, revoked,
     or its user inactive. Notes the use (at most once a minute)."""
@@ -103,7 +96,8 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     # needs: the request's first query reads all three.
     columns: dict[str, Any] = {"config_generation": config_generation_column()}
     if connection.vendor == "postgresql":
-        columns["memberships"] = _MEMBERSHIPS
+        user_id = f'"{ApiToken._meta.db_table}"."user_id"'
+        columns["memberships"] = RawSQL(user_memberships_sql(user_id), ())  # noqa: S611
     found: Any = (  # the token with those columns
         ApiToken.objects.select_related("user__home_department")
         .annotate(**columns)
@@ -114,7 +108,7 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
         return None
     config_generation_read(found.config_generation)
     if connection.vendor == "postgresql":
-        user_memberships_known(found.user, [(int(d), role) for d, role in found.memberships])
+        user_memberships_known(found.user, found.memberships)
     token: ApiToken = found
     if not hmac.compare_digest(token.key_hash, _hash(secret)):
         return None

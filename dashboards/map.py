@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -41,7 +40,7 @@ from django.db.models import Count, F, Q, QuerySet, Value
 
 from accounts.models import User
 from dashboards.clock_figures import clock_figures
-from dashboards.daily import merged, nearest_rank, period_rows
+from dashboards.daily import SlaTotals, period_rows
 from dashboards.models import DailyFigures
 from dashboards.selectors import NO_CLOCKS, NO_DEPARTMENT, SlaFigures, met_percentiles
 from slas.models import SlaClock
@@ -231,32 +230,16 @@ def _from_daily(
         seconds=["res_seconds"],
     )
     volume: dict[tuple[int, int | None], int] = defaultdict(int)
-    counts: dict[tuple[str, int, int | None], list[int]] = defaultdict(lambda: [0, 0, 0])
-    seconds: dict[tuple[int, int | None], list[bytes]] = defaultdict(list)
+    totals = SlaTotals()
     for row in rows:
-        cells = _with_totals(row.department_id, row.key or None)
-        for key in cells:
+        for key in _with_totals(row.department_id, row.key or None):
             if row.created:
                 volume[key] += row.created
-            for kind, finished, met, breached in (
-                (Kind.FIRST_RESPONSE, row.fr_finished, row.fr_met, row.fr_breached),
-                (Kind.RESOLUTION, row.res_finished, row.res_met, row.res_breached),
-            ):
-                if finished:
-                    total = counts[(kind, *key)]
-                    total[0] += finished
-                    total[1] += met
-                    total[2] += breached
-            if row.res_seconds:
-                seconds[key].append(row.res_seconds)
-    sla: dict[tuple[str, int, int | None], SlaFigures] = {}
-    for (kind_name, provider, requester), (finished, met, breached) in counts.items():
-        ordered: Sequence[int] = ()
-        if kind_name == Kind.RESOLUTION:
-            ordered = merged(seconds.get((provider, requester), ()))
-        sla[(kind_name, provider, requester)] = SlaFigures(
-            finished, met, breached, nearest_rank(ordered, 50), nearest_rank(ordered, 90)
-        )
+            totals.add(key, row)
+    sla = {
+        (kind, *cast("tuple[int, int | None]", key)): SlaFigures(*figures)
+        for kind, key, figures in totals.figures()
+    }
     return volume, sla
 
 

@@ -55,7 +55,7 @@ from django.http import Http404
 
 from accounts.models import User
 from dashboards.clock_figures import CLOCK_GROUP_DB_COLUMNS, clock_figures
-from dashboards.daily import DayRow, merged, nearest_rank, period_rows
+from dashboards.daily import DayRow, SlaTotals, period_rows
 from slas.models import SlaClock
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 from surveys.stats import (
@@ -275,8 +275,7 @@ def _from_daily(
     counts from the period's daily rows (`dashboards.daily.period_rows`): counts added
     up, each group's sorted business seconds merged for its exact percentiles."""
     volume: dict[Group, int] = defaultdict(int)
-    counts: dict[tuple[str, Group], list[int]] = defaultdict(lambda: [0, 0, 0])
-    seconds: dict[tuple[str, Group], list[bytes]] = defaultdict(list)
+    totals = SlaTotals()
     made: dict[date, int] = defaultdict(int)
     resolved: dict[date, int] = defaultdict(int)
     reopen = {"resolved_once": 0, "reopened": 0}
@@ -290,23 +289,11 @@ def _from_daily(
             resolved[monday] += row.resolved
             reopen["resolved_once"] += row.resolved_once
             reopen["reopened"] += row.reopened
-        for kind, finished, met, breached, values in (
-            (Kind.FIRST_RESPONSE, row.fr_finished, row.fr_met, row.fr_breached, row.fr_seconds),
-            (Kind.RESOLUTION, row.res_finished, row.res_met, row.res_breached, row.res_seconds),
-        ):
-            if finished:
-                total = counts[(kind, group)]
-                total[0] += finished
-                total[1] += met
-                total[2] += breached
-            if values:
-                seconds[(kind, group)].append(values)
-    sla = {}
-    for key, (finished, met, breached) in counts.items():
-        ordered = merged(seconds.get(key, ()))
-        sla[key] = SlaFigures(
-            finished, met, breached, nearest_rank(ordered, 50), nearest_rank(ordered, 90)
-        )
+        totals.add(group, row)
+    sla = {
+        (kind, cast("Group", group)): SlaFigures(*figures)
+        for kind, group, figures in totals.figures()
+    }
     weeks = [
         Week(monday, made.get(monday, 0), resolved.get(monday, 0))
         for monday in _mondays(since=since, until=until, tz=tz)

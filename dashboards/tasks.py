@@ -1,4 +1,3 @@
-from django.db import connection
 from django.utils import timezone
 
 from dashboards.daily import daily_rollup
@@ -15,6 +14,5 @@ def weekly_digest_task() -> None:
 @task("dashboards.tasks.daily_rollup_task")
 def daily_rollup_task() -> None:
     """Beat runs it every DAILY_ROLLUP_INTERVAL_SECONDS: rolls up the days that ended and
-    re-rolls those changed since (PostgreSQL; elsewhere the dashboards read live)."""
-    if connection.vendor == "postgresql":
-        daily_rollup(now=timezone.now())
+    re-rolls those changed since."""
+    daily_rollup(now=timezone.now())

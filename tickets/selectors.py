@@ -10,7 +10,7 @@ Who sees what:
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -74,10 +74,21 @@ def _load_memberships(user: User) -> None:
     )
 
 
-def user_memberships_known(user: User, rows: Iterable[tuple[int, str]]) -> None:
+def user_memberships_sql(user_id: str) -> str:
+    """PostgreSQL: the memberships of the user whose id is the SQL expression `user_id`,
+    as an array of [department id, role], for a query that reads the user anyway (the
+    API's token, filing's round-robin agent); `user_memberships_known` takes it."""
+    table = Membership._meta.db_table
+    return (
+        f"ARRAY(SELECT ARRAY[department_id::text, role] FROM {table} "  # noqa: S608 (names from the code)
+        f"WHERE user_id = {user_id})"
+    )
+
+
+def user_memberships_known(user: User, rows: Iterable[Sequence[Any]]) -> None:
     """Cache the user's memberships, all of them as (department id, role), read by another
-    query (filing reads the assigned agent's with the agent)."""
-    rows = list(rows)
+    query (`user_memberships_sql`)."""
+    rows = [(int(department), role) for department, role in rows]
     user._department_ids = frozenset(d for d, _ in rows)  # type: ignore[attr-defined]
     user._lead_department_ids = frozenset(  # type: ignore[attr-defined]
         d for d, role in rows if role == Membership.Role.LEAD

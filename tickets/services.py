@@ -38,7 +38,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.notifications import notification_messages, notify
-from tickets.selectors import can_view, can_work, user_memberships_known
+from tickets.selectors import can_view, can_work, user_memberships_known, user_memberships_sql
 
 Status = Ticket.Status
 MAX_BODY = 20_000
@@ -208,7 +208,7 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
     user_columns = [str(f.column) for f in User._meta.concrete_fields]
     select = (
         f"WITH d AS ({update}) SELECT d.*, {', '.join(f'u.{c}' for c in user_columns)}, "  # noqa: S608
-        f"ARRAY(SELECT ARRAY[department_id::text, role] FROM {m} WHERE user_id = u.id) "
+        f"{user_memberships_sql('u.id')} "
         f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
     )
     with connection.cursor() as cursor:
@@ -222,7 +222,7 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
         return department, None
     user_row = row[len(columns) + 1 : -1]
     user = User.from_db(db, [f.attname for f in User._meta.concrete_fields], user_row)
-    user_memberships_known(user, [(int(d), role) for d, role in row[-1]])
+    user_memberships_known(user, row[-1])
     return department, user
 
 

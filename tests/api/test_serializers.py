@@ -24,6 +24,15 @@ def test_each_serializer_answers_for_its_own_ticket_and_context(it_type, request
 
     early, late = detail(first, now), detail(first, due + timedelta(seconds=1))
     assert (early["sla"]["state"], late["sla"]["state"]) == ("on_track", "breached")
+    # Two serializers alive at once (their fields bound before either answers): each
+    # field must be bound to its own serializer, not to the one built last.
+    serializers = [
+        TicketDetailSerializer(first, context={"now": at, "clocks": [], "attachments": []})
+        for at in (now, due + timedelta(seconds=1))
+    ]
+    for serializer in serializers:
+        assert serializer.fields
+    assert [s.data["sla"]["state"] for s in serializers] == ["on_track", "breached"]
     assert detail(second, now)["title"] == "Second"
     assert detail(second, now)["sla"]["state"] is None
     rows = TicketSerializer([first, second], many=True, context={"now": now}).data

@@ -335,7 +335,7 @@ def test_figures_take_a_fixed_number_of_queries(berlin_it, history, django_asser
     # volume comes with the created weeks (one GROUPING SETS): 10. On PostgreSQL the
     # counts, weeks, volume and percentiles now come from the daily figures
     # (dashboards.daily.period_rows): the roll-up's watermark, then, no day being rolled
-    # up here, one query computing every day: 8 (10 with rolled days: test_daily.py).
+    # up here, one query computing every day: 8 (with rolled days, see test_daily.py).
     with django_assert_num_queries(11 if connection.vendor == "sqlite" else 8):
         lead_dashboard(department=berlin_it, since=since, until=until, tz=BERLIN, now=NOW)
 
