@@ -21,10 +21,9 @@ class SlasConfig(AppConfig):
 
         invalidate_on_change(SlaPolicy)
         invalidate_on_change(EscalationRule)
-        # calendar_for's cache: a calendar, its working intervals and holidays.
+        # calendar_for's cache. Intervals and holidays are edited with their calendar
+        # (admin inlines), whose save moves its updated_at, which the cache keys by.
         invalidate_on_change(BusinessCalendar)
-        invalidate_on_change(WorkingInterval)
-        invalidate_on_change(Holiday)
 
         hooks.register(filing.sla_on_ticket_filed)
         hooks.register(services.sla_on_ticket_change)
