@@ -10,13 +10,7 @@ class SlasConfig(AppConfig):
         from outbox.services import register_handler
         from servicedesk.config import invalidate_on_change
         from slas import escalations, filing, idle, services
-        from slas.models import (
-            BusinessCalendar,
-            EscalationRule,
-            Holiday,
-            SlaPolicy,
-            WorkingInterval,
-        )
+        from slas.models import BusinessCalendar, EscalationRule, SlaPolicy
         from tickets import hooks
 
         invalidate_on_change(SlaPolicy)
