@@ -184,13 +184,14 @@ def _insert_filed(ticket: Ticket, events: list[TicketEvent]) -> None:
     values = [f.get_db_prep_save(f.pre_save(ticket, add=True), connection) for f in fields]
     sql = (
         f"WITH t AS (INSERT INTO {q(Ticket._meta.db_table)} "  # noqa: S608 (names from the models)
-        f"({', '.join(q(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"({', '.join(q(str(f.column)) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"RETURNING id), e AS (INSERT INTO {q(TicketEvent._meta.db_table)} (ticket_id, "
         "actor_id, action, old_value, new_value, message, created_at) SELECT t.id, v.* "
         "FROM t, unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
         "%s::timestamptz[]) AS v RETURNING id, action) SELECT t.id, e.id, e.action FROM t, e"
     )
-    columns = [
+    columns: list[list[Any]] = [
         [e.actor_id for e in events],
         [e.action for e in events],
         [e.old_value for e in events],
