@@ -24,7 +24,7 @@ from django.db import connection
 from servicedesk.db import pg_array, update_rows
 from slas.idle import idle_restart_check
 from slas.models import IdleTimer, SlaClock, SlaSchedule, SlaSegment
-from slas.services import sla_clocks_create, sla_clocks_new, soonest_deadlines
+from slas.services import sla_clocks_insert_running, sla_clocks_new, soonest_deadlines
 from tickets import hooks
 from tickets.models import Ticket
 
@@ -59,16 +59,7 @@ def sla_clocks_filed(ticket: Ticket) -> list[SlaClock] | None:
 def _write(
     *, ticket: Ticket, clocks: list[SlaClock], idle_check: datetime | None, now: datetime
 ) -> None:
-    sla_clocks_create(clocks)
-    SlaSegment.objects.bulk_create(
-        SlaSegment(
-            clock=sla_clock,
-            department_id=ticket.department_id,
-            state=SlaSegment.State.RUNNING,
-            started_at=now,
-        )
-        for sla_clock in clocks
-    )
+    sla_clocks_insert_running(clocks, now=now)
     if clocks:
         update_rows(
             Ticket,

@@ -200,16 +200,7 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> lis
     one statement each (filing writes them in one statement with the rest: slas/filing.py).
     """
     clocks = sla_clocks_new(ticket=ticket, now=now, kinds=kinds)
-    sla_clocks_create(clocks)
-    SlaSegment.objects.bulk_create(
-        SlaSegment(
-            clock=sla_clock,
-            department_id=ticket.department_id,
-            state=SlaSegment.State.RUNNING,
-            started_at=now,
-        )
-        for sla_clock in clocks
-    )
+    sla_clocks_insert_running(clocks, now=now)
     if ticket.status == Status.WAITING:
         for sla_clock in clocks:
             _pause(sla_clock, now, WAITING_REASON)
@@ -243,6 +234,21 @@ def sla_clocks_new(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> li
         _schedule(sla_clock, calendar)
         clocks.append(sla_clock)
     return clocks
+
+
+def sla_clocks_insert_running(clocks: list[SlaClock], *, now: datetime) -> None:
+    """Insert clocks started at `now` (`sla_clocks_new`) with their schedule rows and
+    first segments, running: three statements."""
+    sla_clocks_create(clocks)
+    SlaSegment.objects.bulk_create(
+        SlaSegment(
+            clock=sla_clock,
+            department_id=sla_clock.department_id,
+            state=SlaSegment.State.RUNNING,
+            started_at=now,
+        )
+        for sla_clock in clocks
+    )
 
 
 def sla_clocks_create(clocks: list[SlaClock]) -> list[SlaClock]:
