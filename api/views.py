@@ -25,7 +25,7 @@ from api import serializers as s
 from dashboards import selectors as dashboards
 from dashboards.forms import default_period
 from slas.models import BusinessCalendar, SlaPolicy
-from slas.selectors import ticket_sla_for
+from slas.selectors import ticket_sla_as_filed, ticket_sla_for
 from surveys.stats import survey_stats
 from tickets import selectors, services
 from tickets.models import Department, RequestType, Ticket
@@ -190,7 +190,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         if ticket.requesting_department_id == requester.home_department_id:
             ticket.requesting_department = requester.home_department
         user = _user(self.request)
-        clocks = ticket_sla_for(user=user, ticket=ticket, now=now, timeline=False)
+        clocks = ticket_sla_as_filed(user=user, ticket=ticket, now=now)
         context = {"now": now, "clocks": clocks, "attachments": []}
         data = s.TicketDetailSerializer(ticket, context=context).data
         return Response(data, status=status.HTTP_201_CREATED)

@@ -8,6 +8,7 @@ class Message(models.Model):
 
     class Topic(models.TextChoices):
         EMAIL = "email", "Email"
+        TICKET_EMAIL = "ticket_email", "Ticket email"  # rendered at delivery (tickets)
         CHAT = "chat", "Chat webhook"
         ESCALATION = "escalation", "Escalation actions"
         SURVEY = "survey", "Survey email"

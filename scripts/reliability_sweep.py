@@ -776,7 +776,9 @@ def check(burst: Burst, chaos: Chaos, *, mail_dir: Path, chat: ChatReceiver) -> 
         f"REL-{n}" for n, ticket_id in enumerate(burst.ticket_ids, start=1)
         if ticket_id in burst.acting
     }  # fmt: skip
-    email_rows = list(Message.objects.filter(topic="email").values_list("payload", flat=True))
+    email_rows = list(
+        Message.objects.filter(topic=Message.Topic.TICKET_EMAIL).values_list("payload", flat=True)
+    )
     per_ticket = Counter(p["headers"]["X-Servicedesk-Ticket"] for p in email_rows)
     expect(
         set(per_ticket) == want_emails

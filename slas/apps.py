@@ -9,13 +9,17 @@ class SlasConfig(AppConfig):
         from outbox.models import Message
         from outbox.services import register_handler
         from servicedesk.config import invalidate_on_change
-        from slas import escalations, idle, services
-        from slas.models import EscalationRule, SlaPolicy
+        from slas import escalations, filing, idle, services
+        from slas.models import BusinessCalendar, EscalationRule, SlaPolicy
         from tickets import hooks
 
         invalidate_on_change(SlaPolicy)
         invalidate_on_change(EscalationRule)
+        # calendar_for's cache. Intervals and holidays are edited with their calendar
+        # (admin inlines), whose save moves its updated_at, which the cache keys by.
+        invalidate_on_change(BusinessCalendar)
 
+        hooks.register(filing.sla_on_ticket_filed)
         hooks.register(services.sla_on_ticket_change)
         hooks.register(idle.idle_on_ticket_change)
         register_handler(Message.Topic.ESCALATION, escalations.escalation_deliver)

@@ -1,8 +1,9 @@
 """Business calendars: checking working intervals, and public holidays from `holidays`.
 
 A calendar's deadlines are computed by slas/clock.py from its stored intervals and
-holidays; `calendar_for` (slas/services.py) caches that value per (calendar, updated_at),
-so every write here that changes what the clock sees also moves `updated_at`.
+holidays; `calendar_for` (slas/services.py) caches that value per (calendar, updated_at)
+within the configuration generation, so every write here that changes what the clock
+sees also moves `updated_at` and the generation.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from servicedesk.config import config_changed
 from slas.models import BusinessCalendar, Holiday, WorkingInterval
 
 # Generating holidays is cheap, but a typo such as 20266 should not loop for minutes.
@@ -153,7 +155,10 @@ def calendar_generate_holidays(*, calendar: BusinessCalendar, years: range) -> i
         ]
         Holiday.objects.bulk_create(missing, ignore_conflicts=True)
         if missing:
-            # calendar_for caches by updated_at: the new holidays count from now on.
+            # calendar_for caches by updated_at, within the configuration generation
+            # (bulk_create and update() send no post_save): the new holidays count from
+            # now on.
             calendar.updated_at = timezone.now()
             BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=calendar.updated_at)
+            config_changed()
     return len(missing)

@@ -19,12 +19,13 @@ from servicedesk.config import config_cached
 from servicedesk.db import update_rows
 from slas import clock
 from slas.models import EscalationRule, IdleTimer
-from slas.services import calendars_for
+from slas.services import calendar_for, calendars_for
 from tickets import hooks
 from tickets.models import Ticket
 
 RUNNING_STATUSES = (Ticket.Status.NEW, Ticket.Status.OPEN)
-RESETS = (hooks.CREATED, hooks.AGENT_REPLIED, hooks.STATUS_CHANGED, hooks.TRANSFERRED)
+# Filing (hooks.CREATED) starts the timer too: slas/filing.py writes it with the clocks.
+RESETS = (hooks.AGENT_REPLIED, hooks.STATUS_CHANGED, hooks.TRANSFERRED)
 
 
 def idle_seconds_for(department_id: int) -> list[int]:
@@ -55,22 +56,28 @@ def idle_on_ticket_change(change: hooks.TicketChange) -> None:
     if change.kind not in RESETS:
         return
     ticket, now = change.ticket, change.now
-    next_check = None
-    if ticket.status in RUNNING_STATUSES:
-        durations = idle_seconds_for(ticket.department_id)
-        if durations:
-            calendar = calendars_for({ticket.department_id})[ticket.department_id]
-            next_check = next_idle_check(
-                since=now, fired_seconds=0, durations=durations, calendar=calendar
-            )
     fields = {
         "department_id": ticket.department_id,
         "since": now,
         "fired_seconds": 0,
-        "next_check_at": next_check,
+        "next_check_at": idle_restart_check(ticket=ticket, now=now),
     }
-    if change.kind == hooks.CREATED or not IdleTimer.objects.filter(ticket=ticket).update(**fields):
+    if not IdleTimer.objects.filter(ticket=ticket).update(**fields):
         IdleTimer.objects.create(ticket=ticket, **fields)
+
+
+def idle_restart_check(*, ticket: Ticket, now: datetime) -> datetime | None:
+    """The next check of the ticket's timer restarted at `now` (a public update): the
+    first of its department's “no update” durations, in business time (None: no rule
+    watches it, or the ticket is not new or open)."""
+    if ticket.status not in RUNNING_STATUSES:
+        return None
+    durations = idle_seconds_for(ticket.department_id)
+    if not durations:
+        return None
+    return next_idle_check(
+        since=now, fired_seconds=0, durations=durations, calendar=calendar_for(ticket.department)
+    )
 
 
 def idle_timers_reschedule(*, department_id: int, now: datetime, batch_size: int = 2000) -> int:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from slas import clock
 from slas.escalations import describe
+from slas.filing import sla_clocks_filed
 from slas.models import SlaClock, SlaEvent, SlaSegment
 from slas.services import cached_calendar, calendar_for
 from tickets import selectors as ticket_selectors
@@ -146,7 +147,35 @@ def ticket_sla_for(
     else:
         clocks = clocks.filter(department_id=ticket.department_id, kind__in=REQUESTER_KINDS)
     rows = list(clocks.order_by("started_at", "id"))
+    return _clock_views(
+        rows, ticket=ticket, now=now, sees_everything=sees_everything, timeline=timeline
+    )
 
+
+def ticket_sla_as_filed(*, user: User, ticket: Ticket, now: datetime) -> list[ClockView]:
+    """`ticket_sla_for` without the timeline, for the ticket ticket_create has just
+    returned: from the clocks filing wrote (slas/filing.py), not read back. Any other
+    instance of the ticket has its clocks read."""
+    filed = sla_clocks_filed(ticket)
+    if filed is None:
+        return ticket_sla_for(user=user, ticket=ticket, now=now, timeline=False)
+    sees_everything = ticket_selectors.can_work(user=user, ticket=ticket)
+    for sla_clock in filed:
+        sla_clock.department = ticket.department  # the filing's, in hand
+    rows = [
+        c
+        for c in filed
+        if sees_everything
+        or (c.department_id == ticket.department_id and c.kind in REQUESTER_KINDS)
+    ]
+    return _clock_views(
+        rows, ticket=ticket, now=now, sees_everything=sees_everything, timeline=False
+    )
+
+
+def _clock_views(
+    rows: list[SlaClock], *, ticket: Ticket, now: datetime, sees_everything: bool, timeline: bool
+) -> list[ClockView]:
     latest: dict[str, SlaClock] = {}
     for sla_clock in rows:
         if sla_clock.department_id == ticket.department_id:
@@ -197,7 +226,11 @@ def _clock_view(
         kind_label=str(SlaClock.Kind(sla_clock.kind).label),
         state=state,
         department=department.name,
-        time_zone=department.calendar.time_zone if department.calendar else calendar_zone(),
+        time_zone=(
+            _calendar(department, calendars).time_zone
+            if department.calendar_id
+            else calendar_zone()
+        ),
         target_seconds=sla_clock.target_seconds,
         used_seconds=used,
         due_at=sla_clock.due_at if sla_clock.state == SlaClock.State.RUNNING else None,

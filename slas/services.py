@@ -46,17 +46,24 @@ _calendars: dict[tuple[int, datetime], clock.Calendar] = {}
 def calendar_for(department: Department) -> clock.Calendar:
     """The department's business calendar as a clock value (round the clock if none).
 
-    Cached per process by (calendar id, last change), so an edit in admin takes effect at
-    once while unchanged calendars keep their precomputed windows.
+    Read-mostly configuration, cached per process while the configuration generation is
+    unchanged (servicedesk/config.py: a calendar's, its intervals' and holidays' saves
+    move it, slas/apps.py), so filing reads no calendar row; within that, by (calendar id,
+    last change), so an edit keeps the other calendars' precomputed windows.
     """
-    if department.calendar_id is None:
+    calendar_id = department.calendar_id
+    if calendar_id is None:
         return ROUND_THE_CLOCK
-    updated_at = (
-        BusinessCalendar.objects.filter(pk=department.calendar_id)
-        .values_list("updated_at", flat=True)
-        .get()
-    )
-    return cached_calendar(department.calendar_id, updated_at)
+
+    def load() -> clock.Calendar:
+        updated_at = (
+            BusinessCalendar.objects.filter(pk=calendar_id)
+            .values_list("updated_at", flat=True)
+            .get()
+        )
+        return cached_calendar(calendar_id, updated_at)
+
+    return config_cached(("calendar", calendar_id), load)
 
 
 def cached_calendar(calendar_id: int, updated_at: datetime) -> clock.Calendar:
@@ -133,13 +140,10 @@ def sla_preview(*, policy: SlaPolicy, start: datetime) -> dict[str, datetime]:
 def sla_on_ticket_change(change: hooks.TicketChange) -> None:
     if change.kind == hooks.ASSIGNED:  # who works a ticket moves none of its clocks
         return
-    ticket, now = change.ticket, change.now
-    if change.kind == hooks.CREATED:
-        clocks = _start_clocks(ticket=ticket, now=now, kinds=(Kind.FIRST_RESPONSE, Kind.RESOLUTION))
-        if clocks:  # a new ticket without clocks has nothing to copy
-            _refresh_ticket(ticket, running=[c for c in clocks if c.state == State.RUNNING])
+    if change.kind == hooks.CREATED:  # slas/filing.py starts a new ticket's clocks
         return
-    elif change.kind == hooks.AGENT_REPLIED:
+    ticket, now = change.ticket, change.now
+    if change.kind == hooks.AGENT_REPLIED:
         for sla_clock in _active(ticket, Kind.FIRST_RESPONSE, Kind.NEXT_RESPONSE):
             _meet(sla_clock, now)
     elif change.kind == hooks.REQUESTER_REPLIED:
@@ -193,8 +197,19 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> lis
     """Start the policy's clocks of these kinds; returns them (none without a policy).
 
     Each clock is scheduled before it is written, and clocks and segments are inserted in
-    one statement each: filing pays for the SLA in as few queries as it can.
+    one statement each (filing writes them in one statement with the rest: slas/filing.py).
     """
+    clocks = sla_clocks_new(ticket=ticket, now=now, kinds=kinds)
+    sla_clocks_insert_running(clocks, now=now)
+    if ticket.status == Status.WAITING:
+        for sla_clock in clocks:
+            _pause(sla_clock, now, WAITING_REASON)
+    return clocks
+
+
+def sla_clocks_new(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> list[SlaClock]:
+    """The policy's clocks of these kinds, running from `now` and scheduled (deadlines,
+    checks), in memory, not written: none without a policy."""
     policy = policy_for(ticket=ticket, now=now)
     if policy is None:
         return []
@@ -218,20 +233,22 @@ def _start_clocks(*, ticket: Ticket, now: datetime, kinds: Iterable[str]) -> lis
         )
         _schedule(sla_clock, calendar)
         clocks.append(sla_clock)
+    return clocks
+
+
+def sla_clocks_insert_running(clocks: list[SlaClock], *, now: datetime) -> None:
+    """Insert clocks started at `now` (`sla_clocks_new`) with their schedule rows and
+    first segments, running: three statements."""
     sla_clocks_create(clocks)
     SlaSegment.objects.bulk_create(
         SlaSegment(
             clock=sla_clock,
-            department_id=ticket.department_id,
+            department_id=sla_clock.department_id,
             state=SlaSegment.State.RUNNING,
             started_at=now,
         )
         for sla_clock in clocks
     )
-    if ticket.status == Status.WAITING:
-        for sla_clock in clocks:
-            _pause(sla_clock, now, WAITING_REASON)
-    return clocks
 
 
 def sla_clocks_create(clocks: list[SlaClock]) -> list[SlaClock]:
@@ -530,13 +547,10 @@ def _set_checks(sla_clock: SlaClock, checks: list[Check]) -> None:
     schedule.next_check_at = checks[0].instant if checks else None
 
 
-def _refresh_ticket(ticket: Ticket, running: list[SlaClock] | None = None) -> None:
-    """Copy the earliest running deadline onto the ticket for the queue (`running`: the
-    ticket's running clocks, when the caller has them all in hand), in the database and
-    on the instance in hand (the API answers a filing with it)."""
-    ticket.sla_due_at, ticket.sla_at_risk_at = _refresh_tickets({ticket.pk}, running=running)[
-        ticket.pk
-    ]
+def _refresh_ticket(ticket: Ticket) -> None:
+    """Copy the earliest running deadline onto the ticket for the queue, in the database
+    and on the instance in hand (the API answers with it)."""
+    ticket.sla_due_at, ticket.sla_at_risk_at = _refresh_tickets({ticket.pk})[ticket.pk]
 
 
 # --- Recomputation --------------------------------------------------------------------
@@ -641,28 +655,28 @@ def _recompute_batch(batch: list[SlaClock], now: datetime) -> None:
     _refresh_tickets({sla_clock.ticket_id for sla_clock in batch})
 
 
-def _refresh_tickets(
-    ticket_ids: set[int], running: list[SlaClock] | None = None
-) -> dict[int, tuple[datetime | None, datetime | None]]:
+def _refresh_tickets(ticket_ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]:
     """Each ticket's soonest running deadline and at-risk time, copied onto it for the
-    queue: one read of their running clocks (none if the caller passes them), one write.
-    Returns what was written, by ticket id."""
-    due: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
-    at_risk: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
-    rows = (
-        [(c.ticket_id, c.due_at, c.at_risk_at) for c in running]
-        if running is not None
-        else SlaClock.objects.filter(ticket_id__in=ticket_ids, state=State.RUNNING).values_list(
-            "ticket_id", "due_at", "at_risk_at"
-        )
+    queue: one read of their running clocks, one write. Returns what was written, by
+    ticket id."""
+    rows = SlaClock.objects.filter(ticket_id__in=ticket_ids, state=State.RUNNING).values_list(
+        "ticket_id", "due_at", "at_risk_at"
     )
-    for ticket_id, due_at, at_risk_at in rows:
+    written = soonest_deadlines(ticket_ids, rows)
+    update_rows(Ticket, ["sla_due_at", "sla_at_risk_at"], [(*written[pk], pk) for pk in ticket_ids])
+    return written
+
+
+def soonest_deadlines(
+    ticket_ids: Iterable[int], running: Iterable[tuple[int, datetime | None, datetime | None]]
+) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """The (due, at risk) a ticket carries for the queue, by ticket id: the soonest of
+    its running clocks' (`running`: ticket id, due_at, at_risk_at of each)."""
+    due: dict[int, list[datetime]] = {pk: [] for pk in ticket_ids}
+    at_risk: dict[int, list[datetime]] = {pk: [] for pk in due}
+    for ticket_id, due_at, at_risk_at in running:
         if due_at:
             due[ticket_id].append(due_at)
         if at_risk_at:
             at_risk[ticket_id].append(at_risk_at)
-    written = {
-        pk: (min(due[pk], default=None), min(at_risk[pk], default=None)) for pk in ticket_ids
-    }
-    update_rows(Ticket, ["sla_due_at", "sla_at_risk_at"], [(*written[pk], pk) for pk in ticket_ids])
-    return written
+    return {pk: (min(due[pk], default=None), min(at_risk[pk], default=None)) for pk in due}

@@ -6,7 +6,10 @@ class TicketsConfig(AppConfig):
     verbose_name = "Service desk"
 
     def ready(self) -> None:
+        from outbox.models import Message
+        from outbox.services import register_handler
         from servicedesk.config import invalidate_on_change
+        from tickets import notifications
         from tickets.models import Department, RequestField, RequestType
 
         invalidate_on_change(RequestType)
@@ -15,3 +18,4 @@ class TicketsConfig(AppConfig):
         invalidate_on_change(
             Department, except_fields=frozenset({"ticket_sequence", "last_assigned_to"})
         )
+        register_handler(Message.Topic.TICKET_EMAIL, notifications.ticket_email_deliver)

@@ -18,12 +18,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
 from outbox.services import outbox_enqueue_many
+from servicedesk.db import pg_array
 from tickets import hooks
 from tickets.extra_fields import check_extra_fields
 from tickets.markdown import render_markdown
@@ -119,7 +120,7 @@ def ticket_create(
         department, assignee = _take_turn(department_id=department.pk, take_number=True)
         if department.assignment == Department.Assignment.FEWEST_OPEN:
             assignee = pick_agent(department=department)
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             reference=f"{department.code}-{department.ticket_sequence}",
             department=department,
             request_type=request_type,
@@ -137,14 +138,15 @@ def ticket_create(
             updated_at=now,
             status_changed_at=now,
         )
+        # The ticket and its audit events in one statement, their emails (the receipt,
+        # the assignee's) in another, then what other apps derive, in the order of the
+        # events.
+        event = _event(ticket, created_by, TicketEvent.Action.CREATED, now=now)
+        assigned = _assignment_event(ticket=ticket, actor=None, old=None, now=now)
+        _insert_filed(ticket, [event, *([assigned] if assignee else [])])
         if created_by.pk != requester.pk:
             ticket.watchers.add(created_by)
         _save_attachments(ticket=ticket, comment=None, user=created_by, files=attachments, now=now)
-        # The audit events in one INSERT, their emails (the receipt, the assignee's) in
-        # another, then what other apps derive, in the order of the events.
-        event = _event(ticket, created_by, TicketEvent.Action.CREATED, now=now)
-        assigned = _assignment_event(ticket=ticket, actor=None, old=None, now=now)
-        TicketEvent.objects.bulk_create([event, *([assigned] if assignee else [])])
         messages = notification_messages(
             event=event,
             recipients=[requester],
@@ -162,6 +164,51 @@ def ticket_create(
             )
         )
     return ticket
+
+
+def _insert_filed(ticket: Ticket, events: list[TicketEvent]) -> None:
+    """Insert a new ticket and its audit events (of distinct actions), setting their ids.
+
+    On PostgreSQL one statement (the events' INSERT selects the ticket's id from the
+    ticket's, a data-modifying CTE): the ORM's insert and bulk_create were more Python to
+    build than to run. Elsewhere those two.
+    """
+    if connection.vendor != "postgresql":
+        ticket.save(force_insert=True)
+        for event in events:
+            event.ticket = ticket
+        TicketEvent.objects.bulk_create(events)
+        return
+    q = connection.ops.quote_name
+    fields = [f for f in Ticket._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(ticket, add=True), connection) for f in fields]
+    sql = (
+        f"WITH t AS (INSERT INTO {q(Ticket._meta.db_table)} "  # noqa: S608 (names from the models)
+        f"({', '.join(q(str(f.column)) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"RETURNING id), e AS (INSERT INTO {q(TicketEvent._meta.db_table)} (ticket_id, "
+        "actor_id, action, old_value, new_value, message, created_at) SELECT t.id, v.* "
+        "FROM t, unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
+        "%s::timestamptz[]) AS v RETURNING id, action) SELECT t.id, e.id, e.action FROM t, e"
+    )
+    columns: list[list[Any]] = [
+        [e.actor_id for e in events],
+        [e.action for e in events],
+        [e.old_value for e in events],
+        [e.new_value for e in events],
+        [e.message for e in events],
+        [e.created_at for e in events],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *(pg_array(column) for column in columns)])
+        rows = cursor.fetchall()
+    ticket.pk = rows[0][0]
+    ticket._state.adding, ticket._state.db = False, connection.alias
+    ids = {action: pk for _, pk, action in rows}
+    for event in events:
+        event.ticket = ticket
+        event.pk = ids[event.action]
+        event._state.adding, event._state.db = False, connection.alias
 
 
 def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, User | None]:
@@ -205,25 +252,60 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
         return department, User.objects.filter(pk=picked).first() if picked else None
     # With the agent: their memberships (department ids, roles), which the email to them
     # checks (can_view) and would otherwise load in a query of their own.
-    user_columns = [str(f.column) for f in User._meta.concrete_fields]
     select = (
-        f"WITH d AS ({update}) SELECT d.*, {', '.join(f'u.{c}' for c in user_columns)}, "  # noqa: S608
-        f"{user_memberships_sql('u.id')} "
+        f"WITH d AS ({update}) SELECT d.*, {_AGENT_COLUMNS} "  # noqa: S608
         f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
     )
     with connection.cursor() as cursor:
         cursor.execute(select, params)
         row = cursor.fetchone()
-    db = connection.alias
     department = Department.from_db(
-        db, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
+        connection.alias, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
     )
     if row[len(columns)] is None:
         return department, None
-    user_row = row[len(columns) + 1 : -1]
-    user = User.from_db(db, [f.attname for f in User._meta.concrete_fields], user_row)
+    return department, _agent_from_row(row[len(columns) + 1 :])
+
+
+# PostgreSQL: a user's columns and their memberships, read with the agent a statement
+# picks (`_agent_from_row` builds the User).
+_AGENT_COLUMNS = ", ".join(
+    [*(f"u.{f.column}" for f in User._meta.concrete_fields), user_memberships_sql("u.id")]
+)
+
+
+def _agent_from_row(row: Sequence[Any]) -> User:
+    user = User.from_db(connection.alias, [f.attname for f in User._meta.concrete_fields], row[:-1])
     user_memberships_known(user, row[-1])
-    return department, user
+    return user
+
+
+def _fewest_open_agent(*, department_id: int) -> User | None:
+    """The available agent with the fewest open tickets of the department (the lowest id
+    among equals), or None; on PostgreSQL with their memberships (see `_take_turn`).
+    Counted per agent through the (assignee, status) index."""
+    u = User._meta.db_table
+    m = Membership._meta.db_table
+    t = Ticket._meta.db_table
+    statuses = ", ".join(f"%(open{n})s" for n in range(len(Ticket.OPEN_STATUSES)))
+    params: dict[str, Any] = {"agent": Membership.Role.AGENT, "department": department_id}
+    params.update({f"open{n}": status for n, status in enumerate(Ticket.OPEN_STATUSES)})
+    columns = _AGENT_COLUMNS if connection.vendor == "postgresql" else "u.id"
+    sql = (
+        f"SELECT {columns} FROM {u} AS u JOIN {m} ON {m}.user_id = u.id "  # noqa: S608
+        f"WHERE {m}.department_id = %(department)s AND {m}.role = %(agent)s "
+        f"AND {m}.is_available AND u.is_active ORDER BY (SELECT COUNT(*) FROM {t} "
+        f"WHERE {t}.assignee_id = u.id AND {t}.status IN ({statuses}) "
+        f"AND {t}.department_id = %(department)s), u.id LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if connection.vendor != "postgresql":
+        return User.objects.get(pk=row[0])
+    return _agent_from_row(row)
 
 
 # --- Assignment -----------------------------------------------------------------------
@@ -243,21 +325,7 @@ def pick_agent(*, department: Department) -> User | None:
         return chosen
     # Fewest open: counted after the department's row lock was taken (a statement of its
     # own, so it sees the tickets of filings that held the lock before).
-    open_here = Q(
-        assigned_tickets__department=department,
-        assigned_tickets__status__in=Ticket.OPEN_STATUSES,
-    )
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__department=department,
-            memberships__role=Membership.Role.AGENT,
-            memberships__is_available=True,
-        )
-        .annotate(open_count=Count("assigned_tickets", filter=open_here))
-        .order_by("open_count", "pk")
-        .first()
-    )
+    return _fewest_open_agent(department_id=department.pk)
 
 
 def ticket_assign(

@@ -185,7 +185,7 @@ def assert_actions_ran_once(desk, clocks: list[SlaClock]) -> None:
     assert notes == Counter({(t, NOTE): 1 for t in tickets})
     emails = Counter(
         (payload["to"], payload["headers"]["X-Servicedesk-Ticket"])
-        for payload in Message.objects.filter(topic=Message.Topic.EMAIL).values_list(
+        for payload in Message.objects.filter(topic=Message.Topic.TICKET_EMAIL).values_list(
             "payload", flat=True
         )
     )

@@ -79,6 +79,17 @@ def test_generated_holidays_count_at_once_for_the_departments_deadlines(bavaria,
     assert EPIPHANY in sla_services.calendar_for(it).holidays
 
 
+def test_an_edited_calendar_counts_at_once_for_the_departments_deadlines(make_calendar, it):
+    """calendar_for is cached per configuration generation (no query per filing); the
+    calendar's save, which admin makes with its intervals and holidays, moves it."""
+    calendar = make_calendar("Berlin office", "Europe/Berlin", department=it)
+    assert (0, 9 * 3600, 17 * 3600) in sla_services.calendar_for(it).intervals  # cached now
+    calendar.intervals.filter(weekday=0).update(end=time(18, 0))
+    calendar.save()
+
+    assert (0, 9 * 3600, 18 * 3600) in sla_services.calendar_for(it).intervals
+
+
 def test_an_unknown_country_is_a_clear_validation_error(bavaria):
     bavaria.holiday_country, bavaria.holiday_subdivision = "XX", ""
     bavaria.save()

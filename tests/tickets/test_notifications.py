@@ -290,3 +290,51 @@ def test_other_department_agent_watching_gets_requester_side_mail(deliver, ticke
     with deliver():
         services.ticket_transition(ticket=ticket, actor=it_agent, to_status=Status.WAITING)
     assert deliver.to == ["olga@example.com", "rita@example.com"]
+
+
+# --- Rendered by the worker -----------------------------------------------------------
+
+
+def test_the_change_queues_what_to_send_and_the_worker_renders_it(
+    it_type, requester, django_capture_on_commit_callbacks
+):
+    """The outbox row names the event, the person and the headline; no email text is
+    rendered in the request that filed the ticket."""
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket = TicketFactory(request_type=it_type, created_by=requester, title="Printer")
+    (message,) = Message.objects.filter(dedupe_key__startswith="ticket-event:")
+    assert message.topic == Message.Topic.TICKET_EMAIL
+    assert "text" not in message.payload and "subject" not in message.payload
+    assert message.payload["to"] == "rita@example.com"
+
+    for callback in callbacks:
+        callback()
+
+    (sent,) = mail.outbox
+    assert sent.subject == f"[{ticket.reference}] Printer"
+    assert "Your request to IT was received." in sent.body
+    assert f"http://desk.test/tickets/{ticket.reference}/" in sent.body
+
+
+def test_a_watcher_who_lost_access_before_delivery_gets_nothing(
+    confidential_ticket, it, it_agent, django_capture_on_commit_callbacks
+):
+    """can_view is checked again when the worker sends: an agent who left the department
+    between the reply and the delivery does not get a confidential ticket's email."""
+    watcher = agent_of(it, username="wendy")
+    services.ticket_add_watcher(ticket=confidential_ticket, actor=it_agent, watcher=watcher)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.comment_add(
+            ticket=confidential_ticket, author=confidential_ticket.requester, body="Any news?"
+        )
+    queued = Message.objects.filter(payload__user=watcher.pk)
+    assert queued.count() == 1
+    watcher.memberships.all().delete()
+
+    for callback in callbacks:
+        callback()
+
+    assert "wendy@example.com" not in [address for m in mail.outbox for address in m.to]
+    assert queued.get().delivered_at is not None  # done: nothing left to send

@@ -106,7 +106,7 @@ class Command(BaseCommand):
             answered = answer_demo_surveys(now=now, rng=random.Random(options["seed"]))
             articles = create_demo_articles(now=now, rng=random.Random(options["seed"]))
             emails = Message.objects.filter(
-                pk__gt=last_message_id, topic=Message.Topic.EMAIL
+                pk__gt=last_message_id, topic__in=[Message.Topic.EMAIL, Message.Topic.TICKET_EMAIL]
             ).count()
 
         statuses = Counter(Ticket.objects.values_list("status", flat=True))
