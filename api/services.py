@@ -98,11 +98,16 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     if connection.vendor == "postgresql":
         user_id = f'"{ApiToken._meta.db_table}"."user_id"'
         columns["memberships"] = RawSQL(user_memberships_sql(user_id), ())  # noqa: S611
-    found: Any = (  # the token with those columns
-        ApiToken.objects.select_related("user__home_department")
-        .annotate(**columns)
-        .filter(prefix=prefix)
-        .first()
+    # The prefix is unique: no ORDER BY (.first() would add the model's, and Django spends
+    # more Python matching it against the joined columns than on the rest of the query).
+    found: Any = next(  # the token with those columns
+        iter(
+            ApiToken.objects.select_related("user__home_department")
+            .annotate(**columns)
+            .filter(prefix=prefix)
+            .order_by()
+        ),
+        None,
     )
     if found is None:
         return None
