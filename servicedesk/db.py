@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -137,17 +137,18 @@ def model_from_row(model: type[M], values: Sequence[Any]) -> M:
 
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
-# Per connection (converters are bound to its backend), per model: (index, field, converters).
-_CONVERTERS: weakref.WeakKeyDictionary[
-    BaseDatabaseWrapper, dict[type[models.Model], list[tuple[int, Any, list[Converter]]]]
-] = weakref.WeakKeyDictionary()
+# Per thread (converters are bound to the thread's connection), per connection and model:
+# (index, field, converters) of the columns that have any.
+_converters_cache = threading.local()
 
 
 def _converters(
     wrapper: BaseDatabaseWrapper, model: type[models.Model]
 ) -> list[tuple[int, Any, list[Converter]]]:
-    per_model = _CONVERTERS.setdefault(wrapper, {})
-    found = per_model.get(model)
+    per_model = getattr(_converters_cache, "found", None)
+    if per_model is None:
+        per_model = _converters_cache.found = {}
+    found = per_model.get((wrapper, model))
     if found is None:
         found = []
         for index, field in enumerate(model._meta.concrete_fields):
@@ -155,5 +156,5 @@ def _converters(
             converters = wrapper.ops.get_db_converters(col) + field.get_db_converters(wrapper)
             if converters:
                 found.append((index, field, converters))
-        per_model[model] = found
+        per_model[(wrapper, model)] = found
     return found
