@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework.test import APIClient
 
-from api.models import ApiToken
 from accounts.models import User
+from api.models import ApiToken
 from api.services import (
     MAX_ACTIVE_PERSONAL,
     api_token_authenticate,
