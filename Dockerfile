@@ -2,8 +2,8 @@
 FROM python:3.12-slim
 
 # The code runs from the source tree in /app (templates/ and static/ live there, not in the
-# installed wheel); PYTHONPATH puts it ahead of the installed copy. WEB_CONCURRENCY sets
-# gunicorn's worker count.
+# installed wheel); PYTHONPATH puts it ahead of the installed copy. gunicorn.conf.py says
+# how the web server runs (WEB_CONCURRENCY processes of GUNICORN_THREADS threads).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -31,4 +31,4 @@ RUN SECRET_KEY=build-time-only-not-a-secret-0123456789abcdef DEBUG=false \
     && rm -rf /app/var/broker
 
 EXPOSE 8000
-CMD ["gunicorn", "servicedesk.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--timeout", "60"]
+CMD ["gunicorn", "--config", "/app/gunicorn.conf.py", "servicedesk.wsgi"]

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
 from api.models import ApiToken
-from servicedesk.config import config_generation_column, config_generation_read
+from servicedesk.config import config_generation_read, config_generation_sql
+from servicedesk.db import model_columns, model_from_row
+from tickets.models import Department
 from tickets.selectors import user_memberships_known, user_memberships_sql
 
 MAX_ACTIVE_PERSONAL = 20
@@ -91,25 +94,12 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     if len(parts) != 3 or parts[0] != "sd" or not parts[1] or not parts[2]:
         return None
     _, prefix, secret = parts
-    # The configuration generation comes with the token (servicedesk/config.py), and on
-    # PostgreSQL the user's memberships, which nearly every endpoint's permission check
-    # needs: the request's first query reads all three.
-    columns: dict[str, Any] = {"config_generation": config_generation_column()}
-    if connection.vendor == "postgresql":
-        user_id = f'"{ApiToken._meta.db_table}"."user_id"'
-        columns["memberships"] = RawSQL(user_memberships_sql(user_id), ())  # noqa: S611
-    found: Any = (  # the token with those columns
-        ApiToken.objects.select_related("user__home_department")
-        .annotate(**columns)
-        .filter(prefix=prefix)
-        .first()
-    )
-    if found is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_token_sql(), [prefix])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    config_generation_read(found.config_generation)
-    if connection.vendor == "postgresql":
-        user_memberships_known(found.user, found.memberships)
-    token: ApiToken = found
+    token = _token_from_row(row)
     if not hmac.compare_digest(token.key_hash, _hash(secret)):
         return None
     if token.revoked_at is not None or not token.user.is_active:
@@ -118,4 +108,49 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+    return token
+
+
+# The token, its user and the user's home department are read by one hand-written query
+# (servicedesk.db.model_from_row): it runs on every API request, and the ORM's compiling
+# of the select_related cost more Python than the rest of authentication. With them come
+# the configuration generation (servicedesk/config.py) and, on PostgreSQL, the user's
+# memberships, which nearly every endpoint's permission check needs.
+_TOKEN_MODELS = (ApiToken, User, Department)
+
+
+@functools.cache
+def _token_sql_for(vendor: str) -> str:
+    token, user, department = (model._meta.db_table for model in _TOKEN_MODELS)
+    columns = ", ".join(
+        model_columns(model, alias) for model, alias in zip(_TOKEN_MODELS, "tud", strict=True)
+    )
+    memberships = user_memberships_sql("t.user_id") if vendor == "postgresql" else "NULL"
+    return (
+        f"SELECT {columns}, {config_generation_sql()}, {memberships} "  # noqa: S608 (names from the code)
+        f"FROM {token} t JOIN {user} u ON u.id = t.user_id "
+        f"LEFT JOIN {department} d ON d.id = u.home_department_id WHERE t.prefix = %s"
+    )
+
+
+def _token_sql() -> str:
+    return _token_sql_for(connection.vendor)
+
+
+def _token_from_row(row: Sequence[Any]) -> ApiToken:
+    widths = [len(model._meta.concrete_fields) for model in _TOKEN_MODELS]
+    token_end = widths[0]
+    user_end = token_end + widths[1]
+    department_end = user_end + widths[2]
+    token = model_from_row(ApiToken, row[:token_end])
+    user = model_from_row(User, row[token_end:user_end])
+    if row[user_end] is not None:  # the department's id: a LEFT JOIN
+        user.home_department = model_from_row(Department, row[user_end:department_end])
+    else:
+        user.home_department = None
+    token.user = user
+    generation, memberships = row[department_end:]
+    config_generation_read(generation)
+    if memberships is not None:
+        user_memberships_known(user, memberships)
     return token

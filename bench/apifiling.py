@@ -5,11 +5,13 @@ The database is its own (`<main benchmark database>_apifiling`), created and mig
 when missing, with `make run`'s demo organisation (eight departments, their calendars,
 SLA policies and escalation rules) laid once. Each client has its own personal token and
 files into request types of the departments with SLA policies (every filing starts
-clocks), answering their questions, over HTTP/1.1 (gunicorn's sync workers close the
-connection after each response, so a client connects anew for every filing). gunicorn
-runs the project's WSGI app with DEBUG off, sync workers (`--api-workers`, default
-2 x cores + 1), the outbox publishing to a Redis database of the benchmark's own (no
-Celery worker: delivery is not part of filing; the queue is emptied afterwards).
+clocks), answering their questions, over HTTP/1.1 on one connection it keeps alive, as
+an integration does (http.client connects again only if the server closes it). gunicorn
+runs exactly as production runs it: gunicorn.conf.py (threaded workers that keep
+connections alive, the access log; `--api-workers` sets WEB_CONCURRENCY), the project's
+WSGI app with DEBUG off, the rate limit raised out of the way, the outbox publishing to
+a Redis database of the benchmark's own (no Celery worker: delivery is not part of
+filing; the queue is emptied afterwards).
 
 Each run: a warm-up, then `--api-seconds` of sustained filing; throughput is the
 filings answered 201 per second of the timed window, latencies are the clients'. The
@@ -26,6 +28,7 @@ import http.client
 import json
 import os
 import random
+import runpy
 import socket
 import subprocess
 import sys
@@ -73,7 +76,7 @@ def run(options: argparse.Namespace) -> str:
     url = own_database_url(options)
     use_own_database(url)
     tokens, request_types = _setup()
-    workers = options.api_workers or (2 * (os.cpu_count() or 2) + 1)
+    workers = options.api_workers  # 0: gunicorn.conf.py's (production's) default
     port = _free_port()
     server = _start_gunicorn(url=url, port=port, workers=workers)
     try:
@@ -86,8 +89,11 @@ def run(options: argparse.Namespace) -> str:
         window = _file_for(port, tokens, request_types, seconds=options.api_seconds)
         elapsed = time.perf_counter() - started
         window.client_cpu = time.process_time() - client_before
+        # A thread that served nobody in the warm-up connects to PostgreSQL in the window:
+        # its backend counts from its start.
+        processes = {**_server_processes(server.pid, url), **processes}
         for pid, kind in processes.items():
-            used = _cpu_seconds(pid) - cpu_before[pid]
+            used = _cpu_seconds(pid) - cpu_before.get(pid, 0.0)
             window.server_cpu[kind] = window.server_cpu.get(kind, 0.0) + used
         load = os.getloadavg()
     finally:
@@ -155,6 +161,8 @@ def _free_port() -> int:
 
 
 def _start_gunicorn(*, url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """gunicorn as production runs it (gunicorn.conf.py: workers, threads, keep-alive, the
+    access log, here thrown away), on a port of the bench's own."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -163,14 +171,30 @@ def _start_gunicorn(*, url: str, port: int, workers: int) -> subprocess.Popen[by
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "API_RATE_LIMIT": "100000000/min",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "LOG_LEVEL": "WARNING",
     }
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     return subprocess.Popen(
-        [gunicorn, "servicedesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "--log-level", "warning", "--timeout", "60"],
-        cwd=ROOT, env=env,
+        [gunicorn, "--config", str(ROOT / "gunicorn.conf.py"), "servicedesk.wsgi",
+         "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def _server_settings(workers: int) -> dict[str, Any]:
+    """gunicorn.conf.py's settings as the server read them (with WEB_CONCURRENCY)."""
+    saved = os.environ.get("WEB_CONCURRENCY")
+    if workers:
+        os.environ["WEB_CONCURRENCY"] = str(workers)
+    try:
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        if workers:
+            if saved is None:
+                del os.environ["WEB_CONCURRENCY"]
+            else:
+                os.environ["WEB_CONCURRENCY"] = saved
 
 
 def _server_processes(master: int, url: str) -> dict[int, str]:
@@ -273,6 +297,7 @@ def _empty_queue() -> None:
 def _report(
     window: Window, *, rate: float, elapsed: float, workers: int, load: tuple[float, ...]
 ) -> str:
+    server = _server_settings(workers)
     met_rate = "met" if rate >= TARGET_RATE else "**missed**"
     p95 = window.pct(95)
     met_p95 = "met" if p95 <= TARGET_P95_MS else "**missed**"
@@ -283,12 +308,13 @@ def _report(
         return 1000 * window.server_cpu.get(kind, 0.0) / filed
 
     return "\n".join([
-        f"{CLIENTS} clients, each with its own token and a new connection a filing (sync workers "
-        "do not keep connections alive), filing for "
+        f"{CLIENTS} clients, each with its own token and one kept-alive connection, filing for "
         f"{elapsed:.0f} s after a {WARM_UP_SECONDS:.0f} s warm-up into request types of "
-        f"departments with SLA policies (clocks start on every filing); gunicorn with "
-        f"{workers} sync workers, DEBUG off, PostgreSQL on the same host. Load average at "
-        f"the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}.",
+        f"departments with SLA policies (clocks start on every filing); gunicorn as "
+        f"gunicorn.conf.py runs it: {server['workers']} {server['worker_class']} workers of "
+        f"{server['threads']} threads, keep-alive {server['keepalive']} s, access log; DEBUG "
+        f"off, PostgreSQL on the same host. Load average at the end: {load[0]:.1f}, "
+        f"{load[1]:.1f}, {load[2]:.1f}.",
         "",
         "| filed (201) | per second | p50 ms | p95 ms | p99 ms | max ms | errors |",
         "|--:|--:|--:|--:|--:|--:|---|",

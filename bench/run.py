@@ -78,7 +78,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--api-workers",
         type=int,
         default=0,
-        help="apifiling: gunicorn workers (default 2 x cores + 1).",
+        help="apifiling: gunicorn processes (WEB_CONCURRENCY; default gunicorn.conf.py's).",
     )
     parser.add_argument(
         "--filings", type=int, default=300, help="Timed filings per variant (default 300)."

@@ -9,8 +9,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from api.models import ApiToken
-from api.services import MAX_ACTIVE_PERSONAL, api_token_create, api_token_revoke
+from api.services import (
+    MAX_ACTIVE_PERSONAL,
+    api_token_authenticate,
+    api_token_create,
+    api_token_revoke,
+)
 from api.throttling import TokenRateThrottle
 
 
@@ -38,6 +44,34 @@ def test_a_revoked_token_is_refused_at_once(requester, ticket):
         bearer(raw[:-1] + ("A" if raw[-1] != "A" else "B")).get("/api/v1/tickets/").status_code
         == 401
     )
+
+
+def fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("with_home_department", [True, False])
+def test_the_token_comes_with_its_user_as_the_orm_reads_them(requester, with_home_department):
+    """The lookup is hand-written SQL (servicedesk.db.model_from_row): the token, its user
+    and the user's home department must be what the ORM reads, value for value and type
+    for type (SQLite returns datetimes and booleans as text and numbers)."""
+    if not with_home_department:
+        requester.home_department = None
+        requester.save()
+    token, raw = api_token_create(user=requester, name="Scripts", created_by=requester)
+    found = api_token_authenticate(raw)
+    assert found is not None
+    stored = ApiToken.objects.get(pk=token.pk)
+    user = User.objects.select_related("home_department").get(pk=requester.pk)
+    for mine, orm in [(found, stored), (found.user, user)]:
+        assert fields(mine) == fields(orm)
+        assert {k: type(v) for k, v in fields(mine).items()} == {
+            k: type(v) for k, v in fields(orm).items()
+        }
+    if with_home_department:
+        assert fields(found.user.home_department) == fields(user.home_department)
+    else:
+        assert found.user.home_department is None
 
 
 def test_an_inactive_users_token_is_refused(requester, ticket):
