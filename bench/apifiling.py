@@ -171,6 +171,8 @@ def _start_gunicorn(*, url: str, port: int, workers: int) -> subprocess.Popen[by
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "API_RATE_LIMIT": "100000000/min",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        # As docker-compose.yml: every process counts each token's requests in Redis.
+        "CACHE_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
     }
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
