@@ -22,18 +22,17 @@ changed has its days rolled again from the start, and read live until then.
 
 from __future__ import annotations
 
-import sys
 import zoneinfo
-from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+import numpy as np
 from django.db import connection, transaction
 
-from dashboards.clock_figures import WITH_WORK_MEM
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
 from tickets.models import Department, Ticket
@@ -59,9 +58,29 @@ DIMENSION_COLUMNS = (
 )
 FIELDS = (
     "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
-    "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "res_finished",
-    "res_met", "res_breached", "res_seconds",
+    "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "fr_histogram",
+    "res_finished", "res_met", "res_breached", "res_seconds", "res_histogram",
 )  # fmt: skip
+
+
+def _bounds() -> tuple[int, ...]:
+    """The buckets' lower bounds: every second up to 32, then about 3 % wider each (a
+    32nd of a natural log unit, as slas.models.CONSUMED_BUCKET), to 2**31. Integers, so
+    SQL (width_bucket) and Python (numpy.searchsorted) bucket a value alike, exactly."""
+    bounds, bound = [], 1
+    while bound < 2**31:
+        bounds.append(bound)
+        bound += max(1, bound // 32)
+    return tuple(bounds)
+
+
+# Bucket i holds the seconds s with BOUNDS[i - 1] <= s < BOUNDS[i] (bucket 0: s < 1);
+# width_bucket(s, BOUNDS) is i. Stored histograms count in these buckets: never change
+# them without a migration that drops the rolled rows.
+BOUNDS = _bounds()
+_BOUNDS_SQL = "'{" + ",".join(map(str, BOUNDS)) + "}'::int[]"
+# A histogram's (bucket, count) pairs as stored (int2send || int4send).
+HISTOGRAM = np.dtype([("bucket", ">i2"), ("count", ">i4")])
 _SET_OF = {
     Dimension.ALL: "(d, day)",
     Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
@@ -148,22 +167,35 @@ def daily_sql(
             f"COUNT(*) FILTER (WHERE kind = '{kind}'), "
             f"COUNT(*) FILTER (WHERE kind = '{kind}' AND met AND NOT breached), "
             f"COUNT(*) FILTER (WHERE kind = '{kind}' AND breached), "
-            f"string_agg(int4send(s), ''::bytea ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
+            f"array_agg(s ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
+        )
+
+    def histogram(seconds: str) -> str:
+        return (
+            "(SELECT string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) "  # noqa: S608
+            f"FROM (SELECT width_bucket(v, {_BOUNDS_SQL}) AS b, COUNT(*) AS n "
+            f"FROM unnest({seconds}) v GROUP BY 1) h)"
         )
 
     sql = f"""
-        SELECT d, day, dim, key, SUM(created)::int, SUM(resolved_once)::int,
-               SUM(reopened)::int, SUM(resolved)::int, SUM(fr_finished)::int,
-               SUM(fr_met)::int, SUM(fr_breached)::int, string_agg(fr_seconds, ''::bytea),
-               SUM(res_finished)::int, SUM(res_met)::int, SUM(res_breached)::int,
-               string_agg(res_seconds, ''::bytea)
+        SELECT d, day, dim, key, created, resolved_once, reopened, resolved, fr_finished,
+               fr_met, fr_breached, fr_seconds, {histogram("fr_seconds")}, res_finished,
+               res_met, res_breached, res_seconds, {histogram("res_seconds")}
+        FROM (
+        SELECT d, day, dim, key, SUM(created)::int AS created,
+               SUM(resolved_once)::int AS resolved_once, SUM(reopened)::int AS reopened,
+               SUM(resolved)::int AS resolved, SUM(fr_finished)::int AS fr_finished,
+               SUM(fr_met)::int AS fr_met, SUM(fr_breached)::int AS fr_breached,
+               MAX(fr_seconds) AS fr_seconds, SUM(res_finished)::int AS res_finished,
+               SUM(res_met)::int AS res_met, SUM(res_breached)::int AS res_breached,
+               MAX(res_seconds) AS res_seconds
         FROM (
             SELECT d, day, {dimension_of} AS dim, {key_of} AS key,
                    COUNT(*) AS created, COUNT(resolved_at) AS resolved_once,
                    COUNT(resolved_at) FILTER (WHERE reopen_count > 0) AS reopened,
                    0 AS resolved, 0 AS fr_finished, 0 AS fr_met, 0 AS fr_breached,
-                   NULL::bytea AS fr_seconds, 0 AS res_finished, 0 AS res_met,
-                   0 AS res_breached, NULL::bytea AS res_seconds
+                   NULL::int[] AS fr_seconds, 0 AS res_finished, 0 AS res_met,
+                   0 AS res_breached, NULL::int[] AS res_seconds
             FROM ({" UNION ALL ".join(created)}) created GROUP BY {sets}
             UNION ALL
             SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL
@@ -174,6 +206,7 @@ def daily_sql(
             FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {sets}
         ) parts
         GROUP BY d, day, dim, key
+        ) grouped
     """  # noqa: S608 (table and column names from the code; values are parameters)
     return sql, [*params["created"], *params["resolved"], *params["clocks"]]
 
@@ -285,9 +318,10 @@ def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, 
 
 
 class DayRow(NamedTuple):
-    """One row of FIELDS (department_id, day, dimension, key, counts, sorted seconds); or
-    several days of one group added up (`day` their first, or their week's Monday for
-    dimension 0; the seconds then several sorted runs, one after the other)."""
+    """One row of FIELDS (department_id, day, dimension, key, counts, seconds,
+    histograms); or several stored days of one group added up (`day` their first, or
+    their week's Monday for dimension 0; the histograms then one after the other, the
+    seconds left in the database: None)."""
 
     department_id: int
     day: date
@@ -300,22 +334,38 @@ class DayRow(NamedTuple):
     fr_finished: int
     fr_met: int
     fr_breached: int
-    fr_seconds: bytes | None  # sorted int4send values (DailyFigures)
+    fr_seconds: list[int] | None  # sorted; a live day's only
+    fr_histogram: bytes | None  # (bucket, count) pairs, HISTOGRAM
     res_finished: int
     res_met: int
     res_breached: int
-    res_seconds: bytes | None
+    res_seconds: list[int] | None
+    res_histogram: bytes | None
+
+
+# A department's stored days read for a period: (department, first, last, days left out).
+StoredDays = tuple[int, date, date, list[date]]
+
+
+@dataclass(frozen=True)
+class PeriodRows:
+    """`period_rows`: the rows, and which stored days they add up (where `SlaTotals`
+    reads the seconds of the buckets holding the percentiles)."""
+
+    rows: list[DayRow]
+    stored: list[StoredDays]
 
 
 def period_rows(
     *, departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], first_day: date, last_day: date,
     dimensions: Sequence[int] | None = None, seconds: Sequence[str] = ("fr_seconds", "res_seconds"),
-) -> list[DayRow]:  # fmt: skip
+) -> PeriodRows:  # fmt: skip
     """Every DailyFigures row of the departments' local days [first_day, last_day] (each
     department in its zone) as the tickets and clocks say now: stored rows for the rolled
-    days no trigger marked since, `daily_sql` for the others. Four queries at most (the
-    watermarks, the stale days, the stored rows, the live ones). `seconds=False` leaves
-    the sorted seconds out (None), for figures that need no percentile."""
+    days no trigger marked since (added up per group in the database), `daily_sql` for
+    the others. Four queries at most (the watermarks, the stale days, the stored rows,
+    the live ones). The seconds and histograms of a kind not in `seconds` are left out
+    (None), for figures that need no percentile."""
     ids = [pk for pk, _ in departments]
     states = {s.department_id: s for s in DailyRollup.objects.filter(department__in=ids)}
     stale: dict[int, set[date]] = defaultdict(set)
@@ -329,7 +379,7 @@ def period_rows(
         )
         for pk, utc_day in marked:
             stale[pk] |= _local_days_of(utc_day, _zone(departments, pk))
-    stored: list[tuple[int, date, date, list[date]]] = []  # (department, first, last, except)
+    stored: list[StoredDays] = []
     live: dict[tuple[str, date, date], list[int]] = defaultdict(list)
     for pk, tz in departments:
         state = states.get(pk)
@@ -359,9 +409,12 @@ def period_rows(
             for (key, first, last), pks in live.items()
         ]
         sql, params = daily_sql(ranges, dimensions)
-        # The same rows as the stored ones: without the seconds not asked for.
+        # The same rows as the stored ones: without the kinds not asked for.
         unasked: dict[str, Any] = {
-            f: None for f in ("fr_seconds", "res_seconds") if f not in seconds
+            f"{kind}_{part}": None
+            for kind in ("fr", "res")
+            if f"{kind}_seconds" not in seconds
+            for part in ("seconds", "histogram")
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -370,106 +423,178 @@ def period_rows(
                 for row in cursor.fetchall()
                 if dimensions is None or row[2] in dimensions
             ]
-    return rows
+    return PeriodRows(rows, stored)
 
 
 def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zoneinfo.ZoneInfo:
     return next(tz for d, tz in departments if d == pk)
 
 
-def _stored_rows(
-    stored: Iterable[tuple[int, date, date, list[date]]], *,
-    dimensions: Sequence[int] | None, seconds: Sequence[str],
-) -> list[DayRow]:  # fmt: skip
+def _stored_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]:
     conditions: list[str] = []
     params: list[Any] = []
     for pk, first, last, skipped in stored:
-        conditions.append("(department_id = %s AND day >= %s AND day <= %s AND NOT day = ANY(%s))")
+        conditions.append(
+            "(f.department_id = %s AND f.day >= %s AND f.day <= %s AND NOT f.day = ANY(%s))"
+        )
         params += [pk, first, last, skipped]
+    return f"({' OR '.join(conditions)})", params
+
+
+def _stored_rows(
+    stored: Iterable[StoredDays], *, dimensions: Sequence[int] | None, seconds: Sequence[str]
+) -> list[DayRow]:
     # Added up in the database: a row per group (and per week for dimension 0, which the
     # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
-    # period; each group's days of sorted seconds come back as one concatenation.
+    # period; each group's days of histograms come back as one concatenation. The seconds
+    # stay here (SlaTotals reads the few it needs).
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
-    sums = ", ".join(
-        f"SUM({f})::int"
-        if not f.endswith("_seconds")
-        else (f"string_agg({f}, ''::bytea)" if f in seconds else "NULL")
-        for f in FIELDS[4:]
-    )
-    table = DailyFigures._meta.db_table
-    where = f"({' OR '.join(conditions)})"
+
+    def total(field: str) -> str:
+        if field.endswith("_seconds"):
+            return "NULL"
+        if field.endswith("_histogram"):
+            wanted = field.replace("_histogram", "_seconds") in seconds
+            return f"string_agg({field}, ''::bytea)" if wanted else "NULL"
+        return f"SUM({field})::int"
+
+    sums = ", ".join(total(f) for f in FIELDS[4:])
+    where, params = _stored_condition(stored)
     if dimensions is not None:
         where += " AND dimension = ANY(%s)"
         params.append(list(dimensions))
     sql = f"""
         SELECT department_id, COALESCE({week}, MIN(day)) AS day, dimension, key, {sums}
-        FROM {table} WHERE {where}
+        FROM {DailyFigures._meta.db_table} f WHERE {where}
         GROUP BY department_id, dimension, key, {week}
     """  # noqa: S608 (names from the code; values are parameters)
     with connection.cursor() as cursor:
-        # A year's runs of seconds per group outgrow the default work_mem and were
-        # aggregated on disk; SET LOCAL lasts for the one transaction of the string.
-        cursor.execute(WITH_WORK_MEM + sql, params)
+        cursor.execute(sql, params)
         return [DayRow(*row) for row in cursor.fetchall()]
 
 
 # finished, met (without a breach), breached, median and 90th percentile of met seconds
 Figures = tuple[int, int, int, int | None, int | None]
+PERCENTILES = (50, 90)
+KINDS = (SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION)
 
 
 class SlaTotals:
-    """Several DayRows' SLA counts and sorted business seconds added up per key (a
-    breakdown group, a map cell), and each target's figures from them: the counts, and
-    the exact median and 90th percentile of the merged seconds (None without any: the
-    rows were read without them, or nothing was met)."""
+    """Several DayRows' SLA counts and histograms added up per key (a breakdown group, a
+    map cell, a total), and each target's figures from them: the counts, and the exact
+    nearest-rank median and 90th percentile of the met clocks' seconds (None without any:
+    the rows were read without them, or nothing was met).
 
-    def __init__(self) -> None:
+    A percentile p of n values is the r-th smallest, r = ceil(p n / 100) (percentile_disc's
+    definition). The key's histogram (numpy adds up its rows' (bucket, count) pairs) says
+    which bucket holds rank r and at which position in it; the value there is the one at
+    that position among the bucket's seconds of all the key's days: a slice of each stored
+    day's sorted array (one query for every key, `_bucket_seconds`) and of each live
+    day's list, merged. So a year costs its histograms and a few buckets' seconds, not a
+    sort of every value."""
+
+    def __init__(self, period: PeriodRows) -> None:
+        self._stored = period.stored
         self._counts: dict[tuple[str, Hashable], list[int]] = defaultdict(lambda: [0, 0, 0])
-        self._seconds: dict[tuple[str, Hashable], list[bytes]] = defaultdict(list)
+        self._histograms: dict[tuple[str, Hashable], list[bytes]] = defaultdict(list)
+        # The stored groups (department, dimension, key) whose days hold the key's seconds.
+        self._sources: dict[tuple[str, Hashable], set[tuple[int, int, int]]] = defaultdict(set)
+        self._live: dict[tuple[str, Hashable], list[list[int]]] = defaultdict(list)
 
     def add(self, key: Hashable, row: DayRow) -> None:
-        fr, res = SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION
-        for kind, finished, met, breached, values in (
-            (fr, row.fr_finished, row.fr_met, row.fr_breached, row.fr_seconds),
-            (res, row.res_finished, row.res_met, row.res_breached, row.res_seconds),
-        ):
+        fr, res = KINDS
+        for kind, finished, met, breached, values, histogram in (
+            (fr, row.fr_finished, row.fr_met, row.fr_breached, row.fr_seconds, row.fr_histogram),
+            (res, row.res_finished, row.res_met, row.res_breached, row.res_seconds,
+             row.res_histogram),
+        ):  # fmt: skip
             if finished:
                 total = self._counts[(kind, key)]
                 total[0] += finished
                 total[1] += met
                 total[2] += breached
-            if values:
-                self._seconds[(kind, key)].append(values)
+            if histogram:
+                self._histograms[(kind, key)].append(histogram)
+                if values is None:  # stored days: the seconds are in the database
+                    self._sources[(kind, key)].add((row.department_id, row.dimension, row.key))
+                else:
+                    self._live[(kind, key)].append(values)
 
-    def figures(
-        self,
-    ) -> Iterator[tuple[str, Hashable, tuple[int, int, int, int | None, int | None]]]:
+    def figures(self) -> Iterator[tuple[str, Hashable, Figures]]:
         """(kind, key, (finished, met, breached, median, p90)) for each key and kind with
         finished clocks."""
+        # (kind, key) -> [(percentile, bucket, position in the bucket, 1-based)]
+        targets: dict[tuple[str, Hashable], list[tuple[int, int, int]]] = {}
+        for kind_key, parts in self._histograms.items():
+            pairs = np.frombuffer(b"".join(parts), dtype=HISTOGRAM)
+            per_bucket = np.bincount(
+                pairs["bucket"], weights=pairs["count"], minlength=len(BOUNDS) + 1
+            )
+            # Counts are far below 2**53: exact as float64.
+            cumulative = np.cumsum(per_bucket)
+            n = int(cumulative[-1])
+            found = []
+            for p in PERCENTILES:
+                rank = -(-p * n // 100)
+                bucket = int(np.searchsorted(cumulative, rank))  # first with >= rank
+                before = int(cumulative[bucket - 1]) if bucket else 0
+                found.append((p, bucket, rank - before))
+            targets[kind_key] = found
+        seconds = self._bucket_seconds(
+            {(kind_key, bucket) for kind_key, found in targets.items() for _, bucket, _ in found}
+        )
         for (kind, key), (finished, met, breached) in self._counts.items():
-            ordered = merged(self._seconds.get((kind, key), ()))
-            median, p90 = nearest_rank(ordered, 50), nearest_rank(ordered, 90)
-            yield kind, key, (finished, met, breached, median, p90)
+            at = {p: seconds[((kind, key), b)][i - 1] for p, b, i in targets.get((kind, key), [])}
+            yield kind, key, (finished, met, breached, at.get(50), at.get(90))
+
+    def _bucket_seconds(
+        self, wanted: set[tuple[tuple[str, Hashable], int]]
+    ) -> dict[tuple[tuple[str, Hashable], int], list[int]]:
+        """(kind, key), bucket -> the sorted seconds in the bucket of the key's days."""
+        found: dict[tuple[tuple[str, Hashable], int], list[int]] = defaultdict(list)
+        columns: list[list[Any]] = [[] for _ in range(7)]  # id, department, dim, key, fr, lo, hi
+        asked = list(wanted)
+        for n, ((kind, key), bucket) in enumerate(asked):
+            lo, hi = _bucket_range(bucket)
+            for values in self._live.get((kind, key), ()):
+                found[asked[n]] += values[bisect_left(values, lo) : bisect_left(values, hi)]
+            for department, dimension, group in self._sources.get((kind, key), ()):
+                row = (n, department, dimension, group, kind == KINDS[0], lo, hi)
+                for column, value in zip(columns, row, strict=True):
+                    column.append(value)
+        if columns[0]:
+            where, params = _stored_condition(self._stored)
+            # The bucket's seconds of each day: the slice of its sorted array between the
+            # bucket's bounds, found by binary search (width_bucket: how many are <= x).
+            sql = f"""
+                WITH t AS (
+                    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[],
+                                         %s::bool[], %s::bigint[], %s::bigint[])
+                    AS t(id, d, dim, k, fr, lo, hi)
+                )
+                SELECT t.id, array_agg(v)
+                FROM {DailyFigures._meta.db_table} f
+                JOIN t ON f.department_id = t.d AND f.dimension = t.dim AND f.key = t.k
+                CROSS JOIN LATERAL (
+                    SELECT CASE WHEN t.fr THEN f.fr_seconds ELSE f.res_seconds END AS s
+                ) day
+                CROSS JOIN LATERAL unnest(
+                    day.s[width_bucket(t.lo - 1, day.s) + 1 : width_bucket(t.hi - 1, day.s)]
+                ) v
+                WHERE {where}
+                GROUP BY t.id
+            """  # noqa: S608 (names from the code; values are parameters)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*columns, *params])
+                for n, values in cursor.fetchall():
+                    found[asked[n]] += values
+        for values in found.values():
+            values.sort()
+        return found
 
 
-def nearest_rank(ordered: Sequence[int], percentile: int) -> int | None:
-    """The nearest-rank percentile of sorted values: the r-th smallest, r = ceil(p n / 100)
-    (percentile_disc's definition); None for no values."""
-    if not ordered:
-        return None
-    return ordered[-(-percentile * len(ordered) // 100) - 1]
-
-
-def merged(parts: Iterable[bytes | memoryview | None]) -> Sequence[int]:
-    """Sorted runs of business seconds (DailyFigures' packed form, several days' runs
-    concatenated) as one sorted sequence: unpacked in one go, then sorted (sorting
-    concatenated sorted runs is a merge)."""
-    values = array("i")
-    for part in parts:
-        if part:
-            values.frombytes(part)
-    if sys.byteorder == "little":
-        values.byteswap()  # int4send is big-endian
-    ordered = values.tolist()  # (a list sorts a third faster than sorted(array))
-    ordered.sort()
-    return ordered
+def _bucket_range(bucket: int) -> tuple[int, int]:
+    """[lo, hi): the seconds in the bucket."""
+    lo = BOUNDS[bucket - 1] if bucket else 0
+    hi = BOUNDS[bucket] if bucket < len(BOUNDS) else 2**31
+    return lo, hi

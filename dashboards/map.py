@@ -220,9 +220,9 @@ def _from_daily(
 ) -> tuple[dict[tuple[int, int | None], int], dict[tuple[str, int, int | None], SlaFigures]]:
     """`_volume` and `_sla` on PostgreSQL, from the daily figures by requesting
     department (`dashboards.daily.period_rows`, each provider's own local days): counts
-    added up, the resolution clocks' sorted business seconds merged for the exact
-    percentiles of each cell and total (the first response's are not shown: None)."""
-    rows = period_rows(
+    added up, the resolution clocks' histograms for the exact percentiles of each cell
+    and total (`SlaTotals`) (the first response's are not shown: None)."""
+    period = period_rows(
         departments=[(p.pk, department_time_zone(p)) for p in providers],
         first_day=first_day,
         last_day=last_day,
@@ -230,8 +230,8 @@ def _from_daily(
         seconds=["res_seconds"],
     )
     volume: dict[tuple[int, int | None], int] = defaultdict(int)
-    totals = SlaTotals()
-    for row in rows:
+    totals = SlaTotals(period)
+    for row in period.rows:
         for key in _with_totals(row.department_id, row.key or None):
             if row.created:
                 volume[key] += row.created

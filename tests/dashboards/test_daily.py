@@ -18,12 +18,28 @@ from django.utils import timezone
 from dashboards.daily import daily_rollup, period_rows
 from dashboards.map import department_map
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
-from dashboards.selectors import lead_dashboard
-from tests.dashboards.history import BERLIN, FIRST_DAY, LAST_DAY, NOW, Status, at
-from tests.factories import TicketFactory
+from dashboards.selectors import (
+    _finished_clocks,
+    _from_daily,
+    _sla_figures_portable,
+    lead_dashboard,
+)
+from slas.models import SlaClock
+from tests.dashboards.history import (
+    BERLIN,
+    FIRST_DAY,
+    LAST_DAY,
+    NOW,
+    SINCE,
+    UNTIL,
+    Status,
+    at,
+)
+from tests.factories import RequestTypeFactory, TicketFactory
 from tickets.models import Ticket
 from tickets.selectors import local_days
 
+UTC_ZONE = zoneinfo.ZoneInfo("UTC")
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the daily figures are PostgreSQL's"
 )
@@ -44,10 +60,11 @@ def test_rolled_days_give_the_live_figures(berlin_it, history, spread, django_as
     state = DailyRollup.objects.get(department=berlin_it)
     assert (state.rolled_until, state.time_zone) == (last_rolled + timedelta(days=1), BERLIN.key)
     assert not StaleDay.objects.exists()  # the history's markers were cleared
-    # The roll-up's watermark, the stale days, the stored rows, the live ones; then the
-    # rest as before (test_figures_take_a_fixed_number_of_queries), with the agents'
-    # names (the spread history has assignees).
-    with django_assert_num_queries(11):
+    # The roll-up's watermark, the stale days, the stored rows, the live ones, the stored
+    # seconds of the buckets holding the percentiles; then the rest as before
+    # (test_figures_take_a_fixed_number_of_queries), with the agents' names (the spread
+    # history has assignees).
+    with django_assert_num_queries(12):
         stored = read(berlin_it)
     assert stored == live
     assert stored.resolution.finished and stored.by_assignee and stored.weeks
@@ -142,7 +159,9 @@ def test_period_rows_mix_stored_stale_and_live_days(berlin_it, history):
     daily_rollup(now=datetime(2026, 3, 9, 12, tzinfo=UTC))  # rolled until 8 March
     desk_day = date(2026, 3, 4)
     Ticket.objects.filter(pk=history["D"].pk).update(priority=1)  # filed 4 March: stale
-    rows = period_rows(departments=[(berlin_it.pk, BERLIN)], first_day=FIRST_DAY, last_day=LAST_DAY)
+    rows = period_rows(
+        departments=[(berlin_it.pk, BERLIN)], first_day=FIRST_DAY, last_day=LAST_DAY
+    ).rows
     days = {row.day for row in rows}
     assert desk_day in days and date(2026, 3, 10) in days
     stored = set(DailyFigures.objects.filter(department=berlin_it).values_list("day", flat=True))
@@ -153,3 +172,28 @@ def test_period_rows_mix_stored_stale_and_live_days(berlin_it, history):
 def test_beat_rolls_up_every_ten_minutes():
     entry = settings.CELERY_BEAT_SCHEDULE["dashboards-daily-rollup"]
     assert entry == {"task": "dashboards.tasks.daily_rollup_task", "schedule": 600.0}
+
+
+def test_percentiles_from_the_histograms_equal_the_portable_ones(clocks, it, hr):
+    """Over 800 clocks in many buckets (tests/dashboards/conftest.py `clocks`): rolled up
+    until 19 March, 10 March changed after it was rolled (so read live), the rest live;
+    every group's counts and nearest ranks equal those computed from the clocks. So does
+    the map, rolled or not."""
+    # Each department's roll-up starts at its first ticket (HR's clocks are on IT's).
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    daily_rollup(now=datetime(2026, 3, 20, 14, 30, tzinfo=UTC))
+    assert DailyRollup.objects.get(department=it).rolled_until == date(2026, 3, 20)
+    changed = next(c for c in clocks if c.met_at and c.met_at.date() == date(2026, 3, 10))
+    SlaClock.objects.filter(pk=changed.pk).update(consumed_seconds=12345)
+    assert StaleDay.objects.filter(department_id=it.pk).exists()
+    days = (SINCE.date(), UNTIL.date() - timedelta(days=1))
+    period = period_rows(departments=[(it.pk, UTC_ZONE)], first_day=days[0], last_day=days[1])
+    assert {row.fr_seconds is None for row in period.rows} == {True, False}  # stored and live
+    _, sla, _, _ = _from_daily(period, since=SINCE, until=UNTIL, tz=UTC_ZONE)
+    portable = _sla_figures_portable(_finished_clocks(department=it, since=SINCE, until=UNTIL))
+    assert len(portable) > 20 and sla == portable
+    rolled = department_map(first_day=days[0], last_day=days[1])
+    DailyRollup.objects.all().delete()
+    assert department_map(first_day=days[0], last_day=days[1]) == rolled
+    assert rolled.total.resolution.median_seconds is not None
