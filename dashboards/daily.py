@@ -22,7 +22,9 @@ changed has its days rolled again from the start, and read live until then.
 
 from __future__ import annotations
 
+import sys
 import zoneinfo
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
@@ -59,7 +61,8 @@ DIMENSION_COLUMNS = (
 FIELDS = (
     "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
     "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "fr_histogram",
-    "res_finished", "res_met", "res_breached", "res_seconds", "res_histogram",
+    "fr_buckets", "fr_ends", "res_finished", "res_met", "res_breached", "res_seconds",
+    "res_histogram", "res_buckets", "res_ends",
 )  # fmt: skip
 
 
@@ -170,17 +173,30 @@ def daily_sql(
             f"array_agg(s ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
         )
 
-    def histogram(seconds: str) -> str:
+    def packed(kind: str) -> str:
+        """A kind's sorted seconds (int[]) packed (int4send), and their histogram: as
+        (bucket, count) pairs for Python, and as arrays of the buckets and of where each
+        ends in the seconds (a running count) for `SlaTotals` to slice them in SQL."""
         return (
-            "(SELECT string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) "  # noqa: S608
+            f"(SELECT string_agg(int4send(v), ''::bytea ORDER BY i) "  # noqa: S608
+            f"FROM unnest(g.{kind}_seconds) WITH ORDINALITY u(v, i)), "
+            f"{kind}_h.pairs, {kind}_h.buckets, {kind}_h.ends"
+        )
+
+    def histogram(kind: str) -> str:
+        return (
+            "LEFT JOIN LATERAL (SELECT "  # noqa: S608
+            "string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) AS pairs, "
+            "array_agg(b::int2 ORDER BY b) AS buckets, array_agg(e::int ORDER BY b) AS ends "
+            "FROM (SELECT b, n, SUM(n) OVER (ORDER BY b) AS e "
             f"FROM (SELECT width_bucket(v, {_BOUNDS_SQL}) AS b, COUNT(*) AS n "
-            f"FROM unnest({seconds}) v GROUP BY 1) h)"
+            f"FROM unnest(g.{kind}_seconds) v GROUP BY 1) h) h) {kind}_h ON TRUE"
         )
 
     sql = f"""
         SELECT d, day, dim, key, created, resolved_once, reopened, resolved, fr_finished,
-               fr_met, fr_breached, fr_seconds, {histogram("fr_seconds")}, res_finished,
-               res_met, res_breached, res_seconds, {histogram("res_seconds")}
+               fr_met, fr_breached, {packed("fr")}, res_finished, res_met, res_breached,
+               {packed("res")}
         FROM (
         SELECT d, day, dim, key, SUM(created)::int AS created,
                SUM(resolved_once)::int AS resolved_once, SUM(reopened)::int AS reopened,
@@ -206,7 +222,7 @@ def daily_sql(
             FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {sets}
         ) parts
         GROUP BY d, day, dim, key
-        ) grouped
+        ) g {histogram("fr")} {histogram("res")}
     """  # noqa: S608 (table and column names from the code; values are parameters)
     return sql, [*params["created"], *params["resolved"], *params["clocks"]]
 
@@ -334,13 +350,17 @@ class DayRow(NamedTuple):
     fr_finished: int
     fr_met: int
     fr_breached: int
-    fr_seconds: list[int] | None  # sorted; a live day's only
+    fr_seconds: bytes | None  # sorted int4send values; a live day's only
     fr_histogram: bytes | None  # (bucket, count) pairs, HISTOGRAM
+    fr_buckets: list[int] | None  # (a live day's only, unused here)
+    fr_ends: list[int] | None
     res_finished: int
     res_met: int
     res_breached: int
-    res_seconds: list[int] | None
+    res_seconds: bytes | None
     res_histogram: bytes | None
+    res_buckets: list[int] | None
+    res_ends: list[int] | None
 
 
 # A department's stored days read for a period: (department, first, last, days left out).
@@ -414,7 +434,7 @@ def period_rows(
             f"{kind}_{part}": None
             for kind in ("fr", "res")
             if f"{kind}_seconds" not in seconds
-            for part in ("seconds", "histogram")
+            for part in ("seconds", "histogram", "buckets", "ends")
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -451,7 +471,7 @@ def _stored_rows(
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
 
     def total(field: str) -> str:
-        if field.endswith("_seconds"):
+        if field.endswith(("_seconds", "_buckets", "_ends")):
             return "NULL"
         if field.endswith("_histogram"):
             wanted = field.replace("_histogram", "_seconds") in seconds
@@ -518,7 +538,7 @@ class SlaTotals:
                 if values is None:  # stored days: the seconds are in the database
                     self._sources[(kind, key)].add((row.department_id, row.dimension, row.key))
                 else:
-                    self._live[(kind, key)].append(values)
+                    self._live[(kind, key)].append(_unpacked(values))
 
     def figures(self) -> Iterator[tuple[str, Hashable, Figures]]:
         """(kind, key, (finished, met, breached, median, p90)) for each key and kind with
@@ -552,45 +572,62 @@ class SlaTotals:
     ) -> dict[tuple[tuple[str, Hashable], int], list[int]]:
         """(kind, key), bucket -> the sorted seconds in the bucket of the key's days."""
         found: dict[tuple[tuple[str, Hashable], int], list[int]] = defaultdict(list)
-        columns: list[list[Any]] = [[] for _ in range(7)]  # id, department, dim, key, fr, lo, hi
+        columns: list[list[Any]] = [[] for _ in range(6)]  # id, department, dim, key, fr, bucket
         asked = list(wanted)
         for n, ((kind, key), bucket) in enumerate(asked):
             lo, hi = _bucket_range(bucket)
             for values in self._live.get((kind, key), ()):
                 found[asked[n]] += values[bisect_left(values, lo) : bisect_left(values, hi)]
             for department, dimension, group in self._sources.get((kind, key), ()):
-                row = (n, department, dimension, group, kind == KINDS[0], lo, hi)
+                row = (n, department, dimension, group, kind == KINDS[0], bucket)
                 for column, value in zip(columns, row, strict=True):
                     column.append(value)
         if columns[0]:
             where, params = _stored_condition(self._stored)
-            # The bucket's seconds of each day: the slice of its sorted array between the
-            # bucket's bounds, found by binary search (width_bucket: how many are <= x).
+            # Each day's seconds in the bucket: where the bucket's run starts and ends in
+            # its sorted seconds (the day's buckets and running counts), and a substring
+            # of them (stored uncompressed out of line: only that part is read).
+            cut = "substring(f.{0}_seconds FROM r.start * 4 + 1 FOR (r.stop - r.start) * 4)"
             sql = f"""
                 WITH t AS (
                     SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[],
-                                         %s::bool[], %s::bigint[], %s::bigint[])
-                    AS t(id, d, dim, k, fr, lo, hi)
+                                         %s::bool[], %s::int2[])
+                    AS t(id, d, dim, k, fr, bucket)
                 )
-                SELECT t.id, array_agg(v)
+                SELECT t.id, string_agg(
+                    CASE WHEN t.fr THEN {cut.format("fr")} ELSE {cut.format("res")} END,
+                    ''::bytea
+                )
                 FROM {DailyFigures._meta.db_table} f
                 JOIN t ON f.department_id = t.d AND f.dimension = t.dim AND f.key = t.k
                 CROSS JOIN LATERAL (
-                    SELECT CASE WHEN t.fr THEN f.fr_seconds ELSE f.res_seconds END AS s
-                ) day
-                CROSS JOIN LATERAL unnest(
-                    day.s[width_bucket(t.lo - 1, day.s) + 1 : width_bucket(t.hi - 1, day.s)]
-                ) v
-                WHERE {where}
+                    SELECT CASE WHEN t.fr THEN f.fr_ends ELSE f.res_ends END AS ends,
+                           array_position(
+                               CASE WHEN t.fr THEN f.fr_buckets ELSE f.res_buckets END, t.bucket
+                           ) AS i
+                ) p
+                CROSS JOIN LATERAL (
+                    SELECT COALESCE(p.ends[p.i - 1], 0) AS start, p.ends[p.i] AS stop
+                ) r
+                WHERE p.i IS NOT NULL AND {where}
                 GROUP BY t.id
             """  # noqa: S608 (names from the code; values are parameters)
             with connection.cursor() as cursor:
                 cursor.execute(sql, [*columns, *params])
                 for n, values in cursor.fetchall():
-                    found[asked[n]] += values
+                    found[asked[n]] += _unpacked(values)
         for values in found.values():
             values.sort()
         return found
+
+
+def _unpacked(packed: bytes | memoryview) -> list[int]:
+    """Packed seconds (int4send values, one after the other) as integers."""
+    values = array("i")
+    values.frombytes(packed)
+    if sys.byteorder == "little":
+        values.byteswap()  # int4send is big-endian
+    return values.tolist()
 
 
 def _bucket_range(bucket: int) -> tuple[int, int]:

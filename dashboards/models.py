@@ -26,8 +26,8 @@ class DailyFigures(models.Model):
     the group they recorded then (`SlaClock.finished_*`). The met clocks' business
     seconds are kept sorted, with their histogram over `dashboards.daily.BOUNDS`: a
     period's histogram (the days' added up) says which bucket holds a percentile's rank,
-    and only that bucket's seconds are read back (a slice of each day's sorted array), so
-    its exact nearest-rank percentiles cost a few counts, not a merge of every value."""
+    and only that bucket's seconds are read back (a slice of each day's sorted seconds),
+    so its exact nearest-rank percentiles cost a few counts, not a merge of every value."""
 
     class Dimension(models.IntegerChoices):
         ALL = 0, "All"
@@ -47,16 +47,22 @@ class DailyFigures(models.Model):
     fr_finished = models.IntegerField(default=0)
     fr_met = models.IntegerField(default=0)  # met without a breach
     fr_breached = models.IntegerField(default=0)
-    # The met clocks' business seconds, sorted (a bucket's are a slice, found by
-    # width_bucket's binary search), and how many fall in each bucket of BOUNDS: (bucket,
-    # count) pairs as 2- and 4-byte big-endian integers, read back with one numpy call.
-    fr_seconds = ArrayField(models.IntegerField(), null=True)
+    # The met clocks' business seconds, sorted, as 4-byte big-endian integers (int4send),
+    # stored uncompressed out of line (migration 0002) so that a slice is read alone; how
+    # many fall in each bucket of BOUNDS, as (bucket, count) pairs of 2- and 4-byte
+    # big-endian integers (read back with one numpy call); and the same as two arrays for
+    # SQL, the buckets and where each one's run ends in the seconds (a running count).
+    fr_seconds = models.BinaryField(null=True)
     fr_histogram = models.BinaryField(null=True)
+    fr_buckets = ArrayField(models.SmallIntegerField(), null=True)
+    fr_ends = ArrayField(models.IntegerField(), null=True)
     res_finished = models.IntegerField(default=0)
     res_met = models.IntegerField(default=0)
     res_breached = models.IntegerField(default=0)
-    res_seconds = ArrayField(models.IntegerField(), null=True)
+    res_seconds = models.BinaryField(null=True)
     res_histogram = models.BinaryField(null=True)
+    res_buckets = ArrayField(models.SmallIntegerField(), null=True)
+    res_ends = ArrayField(models.IntegerField(), null=True)
 
     class Meta:
         constraints = [

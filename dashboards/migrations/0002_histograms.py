@@ -2,10 +2,19 @@ import django.contrib.postgres.fields
 from django.db import migrations, models
 
 
+def external_storage(apps, schema_editor):
+    # The seconds uncompressed out of line: substring() reads only the part it returns.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "ALTER TABLE dashboards_dailyfigures ALTER COLUMN fr_seconds SET STORAGE EXTERNAL, "
+            "ALTER COLUMN res_seconds SET STORAGE EXTERNAL"
+        )
+
+
 class Migration(migrations.Migration):
-    """The met clocks' seconds as sorted int[] with a histogram beside them: rows rolled
-    the old way are dropped with their watermarks, so the next roll-up rolls every day
-    again (until then the dashboards compute every day directly)."""
+    """Histograms beside the met clocks' sorted seconds. Rows rolled the old way are
+    dropped with their watermarks, so the next roll-up rolls every day again (until then
+    the dashboards compute every day directly)."""
 
     dependencies = [("dashboards", "0001_daily_figures")]
 
@@ -15,22 +24,31 @@ class Migration(migrations.Migration):
             "DELETE FROM dashboards_staleday;",
             migrations.RunSQL.noop,
         ),
-        migrations.RemoveField(model_name="dailyfigures", name="fr_seconds"),
-        migrations.RemoveField(model_name="dailyfigures", name="res_seconds"),
-        migrations.AddField(
-            model_name="dailyfigures",
-            name="fr_seconds",
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), null=True, size=None),
-        ),
-        migrations.AddField(
-            model_name="dailyfigures",
-            name="res_seconds",
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), null=True, size=None),
-        ),
         migrations.AddField(
             model_name="dailyfigures", name="fr_histogram", field=models.BinaryField(null=True)
         ),
         migrations.AddField(
+            model_name="dailyfigures",
+            name="fr_buckets",
+            field=django.contrib.postgres.fields.ArrayField(base_field=models.SmallIntegerField(), null=True, size=None),
+        ),
+        migrations.AddField(
+            model_name="dailyfigures",
+            name="fr_ends",
+            field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), null=True, size=None),
+        ),
+        migrations.AddField(
             model_name="dailyfigures", name="res_histogram", field=models.BinaryField(null=True)
         ),
+        migrations.AddField(
+            model_name="dailyfigures",
+            name="res_buckets",
+            field=django.contrib.postgres.fields.ArrayField(base_field=models.SmallIntegerField(), null=True, size=None),
+        ),
+        migrations.AddField(
+            model_name="dailyfigures",
+            name="res_ends",
+            field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), null=True, size=None),
+        ),
+        migrations.RunPython(external_storage, migrations.RunPython.noop),
     ]
