@@ -47,7 +47,6 @@ from tickets.selectors import department_time_zone, local_days
 # transaction had run for over 2 hours when the roll-up read the day (the tasks' and
 # requests' time limits are minutes). Today is always live; yesterday until 14:00.
 ROLL_AFTER = timedelta(hours=14)
-CHUNK_DAYS = 31  # days rolled per statement and transaction
 DAY = timedelta(days=1)
 
 Dimension = DailyFigures.Dimension
@@ -104,12 +103,18 @@ class DayRange:
 
 
 def daily_sql(
-    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None
+    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None, *, months: bool = False
 ) -> tuple[str, list[Any]]:
     """SELECT of the DailyFigures rows (FIELDS, in order) of `ranges`: for each
     department, local day and group, what `DailyFigures` says. Rows only for groups with
     something to count; every dimension's rows add up to the day's dimension-0 row. Only
-    the rows of `dimensions` when given (dimension 0's resolved count is always there)."""
+    the rows of `dimensions` when given (dimension 0's resolved count is always there).
+    With `months`: a row per local month instead (`day` its first), of the ranges' days."""
+    unit = (
+        "date_trunc('month', {0} AT TIME ZONE %s)::date"
+        if months
+        else "({0} AT TIME ZONE %s)::date"
+    )
     wanted = [Dimension(d) for d in (dimensions or list(_SET_OF))]
     sets = f"GROUPING SETS ({', '.join(_SET_OF[d] for d in wanted)})"
     # Each row's dimension from GROUPING(the grouped columns): a bit mask, a set bit for
@@ -136,13 +141,13 @@ def daily_sql(
         since, until = local_days(first_day=r.first, last_day=r.last, tz=r.tz)
         ids = ", ".join(["%s"] * len(r.departments))
         created.append(  # (table and column names from the code; values are parameters)
-            f"SELECT department_id AS d, (created_at AT TIME ZONE %s)::date AS day, {t_groups}, "  # noqa: S608
+            f"SELECT department_id AS d, {unit.format('created_at')} AS day, {t_groups}, "  # noqa: S608
             f"resolved_at, reopen_count FROM {ticket} WHERE department_id IN ({ids}) "
             "AND created_at >= %s AND created_at < %s"
         )
         params["created"] += [r.tz.key, *r.departments, since, until]
         resolved.append(
-            f"SELECT department_id AS d, (resolved_at AT TIME ZONE %s)::date AS day FROM {ticket} "  # noqa: S608
+            f"SELECT department_id AS d, {unit.format('resolved_at')} AS day FROM {ticket} "  # noqa: S608
             f"WHERE department_id IN ({ids}) AND resolved_at >= %s AND resolved_at < %s "
             "AND status IN (%s, %s)"
         )
@@ -150,11 +155,11 @@ def daily_sql(
             r.tz.key, *r.departments, since, until, Ticket.Status.RESOLVED, Ticket.Status.CLOSED,
         ]  # fmt: skip
         clocks.append(
-            f"SELECT department_id AS d, (met_at AT TIME ZONE %s)::date AS day, kind, TRUE AS met, "  # noqa: S608
+            f"SELECT department_id AS d, {unit.format('met_at')} AS day, kind, TRUE AS met, "  # noqa: S608
             f"breached_at IS NOT NULL AS breached, consumed_seconds AS s, {c_groups} FROM {clock} "
             f"WHERE state = %s AND department_id IN ({ids}) AND met_at >= %s AND met_at < %s "
             "AND kind IN (%s, %s) UNION ALL "
-            f"SELECT department_id, (stopped_at AT TIME ZONE %s)::date, kind, FALSE, TRUE, NULL, "
+            f"SELECT department_id, {unit.format('stopped_at')}, kind, FALSE, TRUE, NULL, "
             f"{c_groups} FROM {clock} WHERE state = %s AND breached_at IS NOT NULL "
             f"AND department_id IN ({ids}) AND stopped_at >= %s AND stopped_at < %s "
             "AND kind IN (%s, %s)"
@@ -262,12 +267,14 @@ def _rollup_department(department: Department, *, now: datetime) -> int:
         first = Ticket.objects.filter(department=department).order_by("created_at").first()
         start = first.created_at.astimezone(tz).date() if first else horizon
         DailyFigures.objects.filter(department=department).delete()
-    for first_day, last_day in _runs(sorted(stale), CHUNK_DAYS):
-        _roll(department.pk, tz, first_day, last_day)
+    # A month's own row is rolled with its last day, and again with any of its days.
+    rolled_until = state.rolled_until if state is not None else start
+    for first_day, last_day in _month_runs(sorted(stale)):
+        _roll(department.pk, tz, first_day, last_day, month=_month_end(first_day) < rolled_until)
     new = [start + timedelta(days=n) for n in range((horizon - start).days)]
-    for first_day, last_day in _runs(new, CHUNK_DAYS):
-        _roll(department.pk, tz, first_day, last_day)
-        # Moved on after each chunk, so a run cut short (the task's time limit on a first
+    for first_day, last_day in _month_runs(new):
+        _roll(department.pk, tz, first_day, last_day, month=last_day == _month_end(last_day))
+        # Moved on after each month, so a run cut short (the task's time limit on a first
         # roll-up of years of history) is carried on by the next one.
         _watermark(department, rolled_until=last_day + DAY, tz=tz, now=now)
     with transaction.atomic():
@@ -291,19 +298,31 @@ def _watermark(
     )
 
 
-def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> None:
-    sql, params = daily_sql([DayRange((department,), tz, first, last)])
+def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date, *, month: bool) -> None:
+    """Roll the days [first, last] (one month's at most) up, and their month's own row
+    with them when `month` (the month is over and rolled up)."""
     table = DailyFigures._meta.db_table
+    parts = [(first, last, False)]
+    if month:
+        parts.append((first.replace(day=1), _month_end(first), True))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6461696C, department])
-        cursor.execute(
-            f"DELETE FROM {table} WHERE department_id = %s AND day >= %s AND day <= %s",  # noqa: S608
-            [department, first, last],
-        )
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(FIELDS)}) {sql}",
-            params,
-        )
+        for since, until, months in parts:
+            sql, params = daily_sql([DayRange((department,), tz, since, until)], months=months)
+            cursor.execute(
+                f"DELETE FROM {table} WHERE department_id = %s AND month = %s "  # noqa: S608
+                "AND day >= %s AND day <= %s",
+                [department, months, since, until],
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(FIELDS)}, month) SELECT *, %s FROM ({sql}) r",  # noqa: S608
+                [months, *params],
+            )
+
+
+def _month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - DAY
 
 
 def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
@@ -315,18 +334,25 @@ def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
     }
 
 
-def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days [first, last], at most `longest` long."""
+def _runs(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days [first, last]."""
     runs: list[tuple[date, date]] = []
     for day in days:
-        if (
-            runs
-            and runs[-1][1] + DAY == day
-            and (longest is None or (day - runs[-1][0]).days < longest)
-        ):
+        if runs and runs[-1][1] + DAY == day:
             runs[-1] = (runs[-1][0], day)
         else:
             runs.append((day, day))
+    return runs
+
+
+def _month_runs(days: Sequence[date]) -> list[tuple[date, date]]:
+    """`_runs` cut where a month ends: each within one month."""
+    runs: list[tuple[date, date]] = []
+    for first, last in _runs(days):
+        while first <= last:
+            end = min(last, _month_end(first))
+            runs.append((first, end))
+            first = end + DAY
     return runs
 
 
@@ -363,8 +389,30 @@ class DayRow(NamedTuple):
     res_ends: list[int] | None
 
 
-# A department's stored days read for a period: (department, first, last, days left out).
-StoredDays = tuple[int, date, date, list[date]]
+@dataclass(frozen=True)
+class StoredDays:
+    """What a period reads of a department's stored rows: the rows of whole months
+    (`months`, their firsts: over, rolled up, none of their days marked stale) and of
+    the other rolled days (`days`, runs [first, last]; the stale days left out)."""
+
+    department: int
+    days: list[tuple[date, date]]
+    months: list[date]
+
+    @classmethod
+    def of(cls, department: int, first: date, last: date, skipped: Sequence[date]) -> StoredDays:
+        """The rolled days [first, last] but `skipped`, whole months read as such."""
+        months: list[date] = []
+        month = first if first.day == 1 else _month_end(first) + DAY
+        while _month_end(month) <= last:
+            if not any(month <= d <= _month_end(month) for d in skipped):
+                months.append(month)
+            month = _month_end(month) + DAY
+        left_out = set(skipped)
+        for month in months:
+            left_out |= {month + timedelta(days=n) for n in range(_month_end(month).day)}
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return cls(department, _runs([d for d in days if d not in left_out]), months)
 
 
 @dataclass(frozen=True)
@@ -410,7 +458,7 @@ def period_rows(
             rolled_last = min(last_day, state.rolled_until - DAY)
         if rolled_last >= first_day:
             skipped = sorted(d for d in stale[pk] if first_day <= d <= rolled_last)
-            stored.append((pk, first_day, rolled_last, skipped))
+            stored.append(StoredDays.of(pk, first_day, rolled_last, skipped))
             live_days = [*skipped]
         else:
             live_days = []
@@ -451,14 +499,38 @@ def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zone
 
 
 def _stored_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]:
+    """The stored rows that add up to the periods' figures (`f`: DailyFigures): the
+    whole months' rows and the other days'."""
     conditions: list[str] = []
     params: list[Any] = []
-    for pk, first, last, skipped in stored:
-        conditions.append(
-            "(f.department_id = %s AND f.day >= %s AND f.day <= %s AND NOT f.day = ANY(%s))"
-        )
-        params += [pk, first, last, skipped]
-    return f"({' OR '.join(conditions)})", params
+    for part in stored:
+        for first, last in part.days:
+            conditions.append(
+                "(f.department_id = %s AND f.day >= %s AND f.day <= %s AND NOT f.month)"
+            )
+            params += [part.department, first, last]
+        if part.months:
+            conditions.append("(f.department_id = %s AND f.day = ANY(%s) AND f.month)")
+            params += [part.department, part.months]
+    return f"({' OR '.join(conditions) or 'FALSE'})", params
+
+
+def _month_days_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]:
+    """The day rows of the whole months' days (`f`), for their weeks' counts."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    for part in stored:
+        for first, last in _runs(
+            [m + timedelta(days=n) for m in part.months for n in range(_month_end(m).day)]
+        ):
+            conditions.append(
+                "(f.department_id = %s AND f.day >= %s AND f.day <= %s AND NOT f.month)"
+            )
+            params += [part.department, first, last]
+    return f"({' OR '.join(conditions) or 'FALSE'})", params
+
+
+COUNTS = ("created", "resolved_once", "reopened", "resolved")
 
 
 def _stored_rows(
@@ -466,8 +538,10 @@ def _stored_rows(
 ) -> list[DayRow]:
     # Added up in the database: a row per group (and per week for dimension 0, which the
     # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
-    # period; each group's days of histograms come back as one concatenation. The seconds
-    # stay here (SlaTotals reads the few it needs).
+    # period; each group's histograms come back as one concatenation, the seconds stay
+    # here (SlaTotals reads the few it needs). Dimension 0 counts tickets per week: a
+    # whole month's row gives its SLA figures, its days' rows its tickets.
+    stored = list(stored)
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
 
     def total(field: str) -> str:
@@ -478,14 +552,39 @@ def _stored_rows(
             return f"string_agg({field}, ''::bytea)" if wanted else "NULL"
         return f"SUM({field})::int"
 
-    sums = ", ".join(total(f) for f in FIELDS[4:])
-    where, params = _stored_condition(stored)
+    summed = [f for f in FIELDS[4:] if not f.endswith(("_seconds", "_buckets", "_ends"))]
+
+    def picked(field: str) -> str:
+        if field in COUNTS:
+            return (
+                f"CASE WHEN f.month AND f.dimension = {Dimension.ALL} THEN 0 ELSE {field} END "
+                f"AS {field}"
+            )
+        return field
+
+    sla_rows, params = _stored_condition(stored)
+    parts = [
+        f"SELECT department_id, day, dimension, key, {', '.join(map(picked, summed))} "  # noqa: S608
+        f"FROM {DailyFigures._meta.db_table} f WHERE {sla_rows}"
+    ]
     if dimensions is not None:
-        where += " AND dimension = ANY(%s)"
+        parts[0] += " AND dimension = ANY(%s)"
         params.append(list(dimensions))
+    if dimensions is None or Dimension.ALL in dimensions:
+        month_days, more = _month_days_condition(stored)
+        no_sla = ", ".join(
+            f if f in COUNTS else "NULL::bytea" if f.endswith("_histogram") else "0" for f in summed
+        )
+        parts.append(
+            f"SELECT department_id, day, dimension, key, {no_sla} "  # noqa: S608
+            f"FROM {DailyFigures._meta.db_table} f "
+            f"WHERE {month_days} AND dimension = {Dimension.ALL}"
+        )
+        params += more
+    sums = ", ".join(total(f) for f in FIELDS[4:])
     sql = f"""
         SELECT department_id, COALESCE({week}, MIN(day)) AS day, dimension, key, {sums}
-        FROM {DailyFigures._meta.db_table} f WHERE {where}
+        FROM ({" UNION ALL ".join(parts)}) f
         GROUP BY department_id, dimension, key, {week}
     """  # noqa: S608 (names from the code; values are parameters)
     with connection.cursor() as cursor:

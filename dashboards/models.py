@@ -38,6 +38,9 @@ class DailyFigures(models.Model):
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, db_constraint=False)
     day = models.DateField()
+    # A month's row (`day` its first): the same figures over its local days, rolled up
+    # with them, so a long period reads a row a month and its edge days.
+    month = models.BooleanField(default=False)
     dimension = models.PositiveSmallIntegerField(choices=Dimension.choices)
     key = models.IntegerField()
     created = models.IntegerField(default=0)
@@ -67,7 +70,8 @@ class DailyFigures(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["department", "day", "dimension", "key"], name="dailyfigures_unique"
+                fields=["department", "day", "dimension", "key", "month"],
+                name="dailyfigures_unique",
             )
         ]
 

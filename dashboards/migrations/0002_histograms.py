@@ -12,7 +12,8 @@ def external_storage(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """Histograms beside the met clocks' sorted seconds. Rows rolled the old way are
+    """Histograms beside the met clocks' sorted seconds, and a row per month beside the
+    days' (DailyFigures.month). Rows rolled the old way are
     dropped with their watermarks, so the next roll-up rolls every day again (until then
     the dashboards compute every day directly)."""
 
@@ -49,6 +50,14 @@ class Migration(migrations.Migration):
             model_name="dailyfigures",
             name="res_ends",
             field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), null=True, size=None),
+        ),
+        migrations.RemoveConstraint(model_name="dailyfigures", name="dailyfigures_unique"),
+        migrations.AddField(
+            model_name="dailyfigures", name="month", field=models.BooleanField(default=False)
+        ),
+        migrations.AddConstraint(
+            model_name="dailyfigures",
+            constraint=models.UniqueConstraint(fields=("department", "day", "dimension", "key", "month"), name="dailyfigures_unique"),
         ),
         migrations.RunPython(external_storage, migrations.RunPython.noop),
     ]

@@ -197,3 +197,41 @@ def test_percentiles_from_the_histograms_equal_the_portable_ones(clocks, it, hr)
     DailyRollup.objects.all().delete()
     assert department_map(first_day=days[0], last_day=days[1]) == rolled
     assert rolled.total.resolution.median_seconds is not None
+
+
+def test_a_whole_month_is_read_from_its_own_row(clocks, it, hr):
+    """20 February to 5 April: March from its month's row (while none of its days is
+    stale), the edge days from theirs; the figures, the weeks' tickets included, equal
+    those computed from the tickets and clocks."""
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    request_type = RequestTypeFactory(department=it)
+    for day in (1, 2, 9, 16, 31):  # tickets of March's weeks, and of its edges
+        ticket = TicketFactory(request_type=request_type)
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=datetime(2026, 3, day, 9, tzinfo=UTC))
+    daily_rollup(now=datetime(2026, 4, 10, 14, 30, tzinfo=UTC))
+    march = date(2026, 3, 1)
+    assert DailyFigures.objects.filter(department=it, month=True, day=march).exists()
+    first, last = date(2026, 2, 20), date(2026, 4, 5)
+    since, until = local_days(first_day=first, last_day=last, tz=UTC_ZONE)
+
+    def read_both(months):
+        period = period_rows(departments=[(it.pk, UTC_ZONE)], first_day=first, last_day=last)
+        assert [p.months for p in period.stored] == [months]
+        _, sla, _, _ = _from_daily(period, since=since, until=until, tz=UTC_ZONE)
+        portable = _sla_figures_portable(_finished_clocks(department=it, since=since, until=until))
+        assert len(portable) > 20 and sla == portable
+        board = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
+        assert board.created == 5 and [w.created for w in board.weeks][:7] == [0, 1, 1, 1, 1, 0, 1]
+        return board
+
+    rolled = read_both([march])
+    changed = next(c for c in clocks if c.met_at and c.met_at.date() == date(2026, 3, 10))
+    moved = hr.pk if changed.finished_requesting_department_id == it.pk else it.pk
+    SlaClock.objects.filter(pk=changed.pk).update(finished_requesting_department_id=moved)
+    stale = read_both([])  # March's days, 10 March live
+    daily_rollup(now=datetime(2026, 4, 10, 14, 40, tzinfo=UTC))
+    assert read_both([march]) == stale != rolled
+    DailyRollup.objects.all().delete()
+    live = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
+    assert live == stale
