@@ -37,6 +37,7 @@ from django.db import connection, transaction
 
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
+from surveys.models import SurveyInvitation
 from tickets.models import Department, Ticket
 from tickets.selectors import department_time_zone, local_days
 
@@ -57,11 +58,23 @@ DIMENSION_COLUMNS = (
     ("assignee_id", "finished_assignee_id"),
     ("priority", "finished_priority"),
 )
+# The survey invitations created on the day (surveys.stats.SURVEY_AGGREGATES), for
+# everything and by requesting department only.
+SURVEY_FIELDS = (
+    "invited", "responses", "score_sum", "nps_responses", "promoters", "detractors",
+    "anonymous_answers", "s1", "s2", "s3", "s4", "s5",
+)  # fmt: skip
+_SURVEY_SQL = (
+    "COUNT(*), COUNT(score), COALESCE(SUM(score), 0), COUNT(nps), "
+    "COUNT(nps) FILTER (WHERE nps >= 9), COUNT(nps) FILTER (WHERE nps <= 6), "
+    "COUNT(score) FILTER (WHERE anonymous), "
+    + ", ".join(f"COUNT(score) FILTER (WHERE score = {n})" for n in range(1, 6))
+)
 FIELDS = (
     "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
     "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "fr_histogram",
     "fr_buckets", "fr_ends", "res_finished", "res_met", "res_breached", "res_seconds",
-    "res_histogram", "res_buckets", "res_ends",
+    "res_histogram", "res_buckets", "res_ends", *SURVEY_FIELDS,
 )  # fmt: skip
 
 
@@ -83,6 +96,7 @@ BOUNDS = _bounds()
 _BOUNDS_SQL = "'{" + ",".join(map(str, BOUNDS)) + "}'::int[]"
 # A histogram's (bucket, count) pairs as stored (int2send || int4send).
 HISTOGRAM = np.dtype([("bucket", ">i2"), ("count", ">i4")])
+_SURVEYED = (Dimension.ALL, Dimension.REQUESTING_DEPARTMENT)
 _SET_OF = {
     Dimension.ALL: "(d, day)",
     Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
@@ -130,8 +144,10 @@ def daily_sql(
         key_of = f"COALESCE({', '.join(columns)}, 0)"
     else:
         dimension_of, key_of = "0", "0"
-    created, resolved, clocks = [], [], []
-    params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": []}
+    created, resolved, clocks, invitations = [], [], [], []
+    params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": [], "surveys": []}
+    survey_sets = [_SET_OF[d] for d in wanted if d in _SURVEYED]
+    invitation = SurveyInvitation._meta.db_table
     ticket = Ticket._meta.db_table
     clock = SlaClock._meta.db_table
     t_groups = ", ".join(f"{c} AS {n}" for (c, _), n in zip(DIMENSION_COLUMNS, "rtap", strict=True))
@@ -168,7 +184,30 @@ def daily_sql(
             r.tz.key, SlaClock.State.MET, *r.departments, since, until, *kinds,
             r.tz.key, SlaClock.State.STOPPED, *r.departments, since, until, *kinds,
         ]  # fmt: skip
+        invitations.append(
+            f"SELECT department_id AS d, {unit.format('created_at')} AS day, "  # noqa: S608
+            "requesting_department_id AS r, NULL::bigint AS t, NULL::bigint AS a, "
+            f"NULL::int AS p, score, nps, anonymous FROM {invitation} "
+            f"WHERE department_id IN ({ids}) AND created_at >= %s AND created_at < %s "
+            "AND withdrawn_at IS NULL"
+        )
+        params["surveys"] += [r.tz.key, *r.departments, since, until]
     fr, res = kinds
+    no_surveys = ", ".join("0" for _ in SURVEY_FIELDS)
+    surveys = ""
+    if survey_sets:  # (names from the code; values are parameters)
+        # Grouped by the requesting department or by nothing (r is not grouped otherwise).
+        by_requester = Dimension.REQUESTING_DEPARTMENT in wanted
+        survey_dimension, survey_key = (
+            (f"CASE GROUPING(r) WHEN 0 THEN {Dimension.REQUESTING_DEPARTMENT} ELSE 0 END",
+             "COALESCE(r, 0)") if by_requester else ("0", "0")
+        )  # fmt: skip
+        surveys = (
+            f"UNION ALL SELECT d, day, {survey_dimension}, {survey_key}, "  # noqa: S608
+            "0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, NULL, "
+            f"{_SURVEY_SQL} FROM ({' UNION ALL '.join(invitations)}) invitations "
+            f"GROUP BY GROUPING SETS ({', '.join(survey_sets)})"
+        )
 
     def per_kind(kind: str) -> str:
         return (
@@ -201,7 +240,7 @@ def daily_sql(
     sql = f"""
         SELECT d, day, dim, key, created, resolved_once, reopened, resolved, fr_finished,
                fr_met, fr_breached, {packed("fr")}, res_finished, res_met, res_breached,
-               {packed("res")}
+               {packed("res")}, {", ".join(SURVEY_FIELDS)}
         FROM (
         SELECT d, day, dim, key, SUM(created)::int AS created,
                SUM(resolved_once)::int AS resolved_once, SUM(reopened)::int AS reopened,
@@ -209,27 +248,30 @@ def daily_sql(
                SUM(fr_met)::int AS fr_met, SUM(fr_breached)::int AS fr_breached,
                MAX(fr_seconds) AS fr_seconds, SUM(res_finished)::int AS res_finished,
                SUM(res_met)::int AS res_met, SUM(res_breached)::int AS res_breached,
-               MAX(res_seconds) AS res_seconds
+               MAX(res_seconds) AS res_seconds,
+               {", ".join(f"SUM({f})::int AS {f}" for f in SURVEY_FIELDS)}
         FROM (
             SELECT d, day, {dimension_of} AS dim, {key_of} AS key,
                    COUNT(*) AS created, COUNT(resolved_at) AS resolved_once,
                    COUNT(resolved_at) FILTER (WHERE reopen_count > 0) AS reopened,
                    0 AS resolved, 0 AS fr_finished, 0 AS fr_met, 0 AS fr_breached,
                    NULL::int[] AS fr_seconds, 0 AS res_finished, 0 AS res_met,
-                   0 AS res_breached, NULL::int[] AS res_seconds
+                   0 AS res_breached, NULL::int[] AS res_seconds,
+                   {", ".join(f"0 AS {f}" for f in SURVEY_FIELDS)}
             FROM ({" UNION ALL ".join(created)}) created GROUP BY {sets}
             UNION ALL
-            SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL
+            SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL, {no_surveys}
             FROM ({" UNION ALL ".join(resolved)}) resolved GROUP BY d, day
             UNION ALL
             SELECT d, day, {dimension_of}, {key_of}, 0, 0, 0, 0,
-                   {per_kind(fr)}, {per_kind(res)}
+                   {per_kind(fr)}, {per_kind(res)}, {no_surveys}
             FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {sets}
+            {surveys}
         ) parts
         GROUP BY d, day, dim, key
         ) g {histogram("fr")} {histogram("res")}
     """  # noqa: S608 (table and column names from the code; values are parameters)
-    return sql, [*params["created"], *params["resolved"], *params["clocks"]]
+    return sql, [*params["created"], *params["resolved"], *params["clocks"], *params["surveys"]]
 
 
 # --- Rolling up -------------------------------------------------------------------------
@@ -387,6 +429,19 @@ class DayRow(NamedTuple):
     res_histogram: bytes | None
     res_buckets: list[int] | None
     res_ends: list[int] | None
+    # The invitations created (SURVEY_FIELDS), dimensions 0 and 1 only.
+    invited: int
+    responses: int
+    score_sum: int
+    nps_responses: int
+    promoters: int
+    detractors: int
+    anonymous_answers: int
+    s1: int
+    s2: int
+    s3: int
+    s4: int
+    s5: int
 
 
 @dataclass(frozen=True)

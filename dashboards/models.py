@@ -66,6 +66,20 @@ class DailyFigures(models.Model):
     res_histogram = models.BinaryField(null=True)
     res_buckets = ArrayField(models.SmallIntegerField(), null=True)
     res_ends = ArrayField(models.IntegerField(), null=True)
+    # The survey invitations created on the day, not withdrawn (surveys.stats'
+    # SURVEY_AGGREGATES), in everything (dimension 0) and by requesting department (1).
+    invited = models.IntegerField(default=0)
+    responses = models.IntegerField(default=0)
+    score_sum = models.IntegerField(default=0)
+    nps_responses = models.IntegerField(default=0)
+    promoters = models.IntegerField(default=0)
+    detractors = models.IntegerField(default=0)
+    anonymous_answers = models.IntegerField(default=0)
+    s1 = models.IntegerField(default=0)
+    s2 = models.IntegerField(default=0)
+    s3 = models.IntegerField(default=0)
+    s4 = models.IntegerField(default=0)
+    s5 = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -25,6 +25,8 @@ from dashboards.selectors import (
     lead_dashboard,
 )
 from slas.models import SlaClock
+from surveys.models import SurveyInvitation
+from surveys.services import survey_respond
 from tests.dashboards.history import (
     BERLIN,
     FIRST_DAY,
@@ -235,3 +237,22 @@ def test_a_whole_month_is_read_from_its_own_row(clocks, it, hr):
     DailyRollup.objects.all().delete()
     live = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
     assert live == stale
+
+
+def test_the_maps_satisfaction_reads_the_same_rolled_or_live(answered, it):
+    """The survey counts come from the daily figures too: an answer given after its
+    invitation's day was rolled up is counted at once, and rolled again."""
+    live = department_map(first_day=FIRST_DAY, last_day=LAST_DAY)
+    daily_rollup(now=NOW)
+    assert DailyFigures.objects.filter(department=it, invited__gt=0).exists()
+    assert department_map(first_day=FIRST_DAY, last_day=LAST_DAY) == live
+    total = next(cell for p, cell in live.totals if p == it).satisfaction
+    assert (total.invited, total.responses) == (6, 5)
+    invitation = SurveyInvitation.objects.get(ticket=answered[3])  # 5 March, unanswered
+    survey_respond(invitation=invitation, score=2, nps=None, comment="", now=NOW)
+    answered_now = department_map(first_day=FIRST_DAY, last_day=LAST_DAY)
+    total = next(cell for p, cell in answered_now.totals if p == it).satisfaction
+    assert (total.invited, total.responses) == (6, 6)
+    daily_rollup(now=NOW + timedelta(minutes=10))
+    assert not StaleDay.objects.exists()
+    assert department_map(first_day=FIRST_DAY, last_day=LAST_DAY) == answered_now
