@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from django.db import connection, transaction
 
+from dashboards.clock_figures import WITH_WORK_MEM
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation
@@ -742,8 +743,17 @@ class SlaTotals:
             # its sorted seconds (the day's buckets and running counts), and a substring
             # of them (stored uncompressed out of line: only that part is read).
             cut = "substring(f.{0}_seconds FROM r.start * 4 + 1 FOR (r.stop - r.start) * 4)"
+            # The period's stored rows first (the ranges of `where`, as `_stored_rows`
+            # reads them), then matched to the targets: looked up target by target, the
+            # rows were found among every day of the group's history.
             sql = f"""
-                WITH t AS (
+                WITH f AS MATERIALIZED (
+                    SELECT department_id, dimension, key, fr_seconds, fr_buckets, fr_ends,
+                           res_seconds, res_buckets, res_ends
+                    FROM {DailyFigures._meta.db_table} f
+                    WHERE {where} AND f.dimension = ANY(%s)
+                ),
+                t AS (
                     SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[],
                                          %s::bool[], %s::int2[])
                     AS t(id, d, dim, k, fr, bucket)
@@ -752,7 +762,7 @@ class SlaTotals:
                     CASE WHEN t.fr THEN {cut.format("fr")} ELSE {cut.format("res")} END,
                     ''::bytea
                 )
-                FROM {DailyFigures._meta.db_table} f
+                FROM f
                 JOIN t ON f.department_id = t.d AND f.dimension = t.dim AND f.key = t.k
                 CROSS JOIN LATERAL (
                     SELECT CASE WHEN t.fr THEN f.fr_ends ELSE f.res_ends END AS ends,
@@ -763,11 +773,13 @@ class SlaTotals:
                 CROSS JOIN LATERAL (
                     SELECT COALESCE(p.ends[p.i - 1], 0) AS start, p.ends[p.i] AS stop
                 ) r
-                WHERE p.i IS NOT NULL AND {where}
+                WHERE p.i IS NOT NULL
                 GROUP BY t.id
             """  # noqa: S608 (names from the code; values are parameters)
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*columns, *params])
+                # A year's rows of every group outgrow the default work_mem (sorted and
+                # joined on disk); SET LOCAL lasts for the one transaction of the string.
+                cursor.execute(WITH_WORK_MEM + sql, [*params, sorted(set(columns[2])), *columns])
                 for n, values in cursor.fetchall():
                     found[asked[n]] += _unpacked(values)
         for values in found.values():
