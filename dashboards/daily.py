@@ -1,20 +1,22 @@
 """The daily aggregates (PostgreSQL): rolling days up, and reading a period back.
 
 A period's counts (tickets created, resolved once, reopened, resolved; SLA clocks
-finished, met in time, breached) are sums over its local days, per breakdown group; its
-exact nearest-rank percentiles are ranks in the merge of each day's sorted business
-seconds. So `DAILY_SQL` computes a set of days' `DailyFigures` rows from the tickets
-and clocks (index-only reads of ticket_dept_created, ticket_dept_resolved,
+finished, met in time, breached; survey invitations and their answers) are sums over
+its local days, per breakdown group. Its exact nearest-rank percentiles come from the
+days' histograms of the met clocks' business seconds (added up, they locate the bucket
+holding each rank) and the seconds of that bucket only (`SlaTotals`). So `daily_sql`
+computes a set of days' `DailyFigures` rows from the tickets, clocks and invitations
+(index-only reads of ticket_dept_created, ticket_dept_resolved,
 slaclock_dept_met_groups and slaclock_dept_late_groups, grouped by day and each
 dimension at once), and serves twice:
 
 - `daily_rollup` (a Celery beat task) stores them for every local day that ended before
-  ROLL_AFTER ago, and re-rolls each day the triggers (`dashboards.triggers`) noted
-  as changed since;
-- `period_rows` reads a period: the stored rows of its rolled, unchanged days, and
-  `DAILY_SQL` over the rest (the last days, a changed day not re-rolled yet, days never
-  rolled). Each figure is therefore what the tickets and clocks say at the moment the
-  dashboard asks, whether or not the roll-up has run.
+  ROLL_AFTER ago, and each month's own row with its last day; and re-rolls each day the
+  triggers (`dashboards.triggers`) noted as changed since, with its month;
+- `period_rows` reads a period: the stored rows of its rolled, unchanged days (a whole
+  month's from its own row), and `daily_sql` over the rest (the last days, a changed
+  day not re-rolled yet, days never rolled). Each figure is therefore what the tickets
+  and clocks say at the moment the dashboard asks, whether or not the roll-up has run.
 
 Days are the department's local days (its calendar's zone); a department whose zone
 changed has its days rolled again from the start, and read live until then.
