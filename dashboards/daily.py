@@ -1,20 +1,22 @@
 """The daily aggregates (PostgreSQL): rolling days up, and reading a period back.
 
 A period's counts (tickets created, resolved once, reopened, resolved; SLA clocks
-finished, met in time, breached) are sums over its local days, per breakdown group; its
-exact nearest-rank percentiles are ranks in the merge of each day's sorted business
-seconds. So `DAILY_SQL` computes a set of days' `DailyFigures` rows from the tickets
-and clocks (index-only reads of ticket_dept_created, ticket_dept_resolved,
+finished, met in time, breached; survey invitations and their answers) are sums over
+its local days, per breakdown group. Its exact nearest-rank percentiles come from the
+days' histograms of the met clocks' business seconds (added up, they locate the bucket
+holding each rank) and the seconds of that bucket only (`SlaTotals`). So `daily_sql`
+computes a set of days' `DailyFigures` rows from the tickets, clocks and invitations
+(index-only reads of ticket_dept_created, ticket_dept_resolved,
 slaclock_dept_met_groups and slaclock_dept_late_groups, grouped by day and each
 dimension at once), and serves twice:
 
 - `daily_rollup` (a Celery beat task) stores them for every local day that ended before
-  ROLL_AFTER ago, and re-rolls each day the triggers (`dashboards.triggers`) noted
-  as changed since;
-- `period_rows` reads a period: the stored rows of its rolled, unchanged days, and
-  `DAILY_SQL` over the rest (the last days, a changed day not re-rolled yet, days never
-  rolled). Each figure is therefore what the tickets and clocks say at the moment the
-  dashboard asks, whether or not the roll-up has run.
+  ROLL_AFTER ago, and each month's own row with its last day; and re-rolls each day the
+  triggers (`dashboards.triggers`) noted as changed since, with its month;
+- `period_rows` reads a period: the stored rows of its rolled, unchanged days (a whole
+  month's from its own row), and `daily_sql` over the rest (the last days, a changed
+  day not re-rolled yet, days never rolled). Each figure is therefore what the tickets
+  and clocks say at the moment the dashboard asks, whether or not the roll-up has run.
 
 Days are the department's local days (its calendar's zone); a department whose zone
 changed has its days rolled again from the start, and read live until then.
@@ -25,17 +27,20 @@ from __future__ import annotations
 import sys
 import zoneinfo
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+import numpy as np
 from django.db import connection, transaction
 
 from dashboards.clock_figures import WITH_WORK_MEM
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
+from surveys.models import SurveyInvitation
 from tickets.models import Department, Ticket
 from tickets.selectors import department_time_zone, local_days
 
@@ -46,7 +51,6 @@ from tickets.selectors import department_time_zone, local_days
 # transaction had run for over 2 hours when the roll-up read the day (the tasks' and
 # requests' time limits are minutes). Today is always live; yesterday until 14:00.
 ROLL_AFTER = timedelta(hours=14)
-CHUNK_DAYS = 31  # days rolled per statement and transaction
 DAY = timedelta(days=1)
 
 Dimension = DailyFigures.Dimension
@@ -57,11 +61,45 @@ DIMENSION_COLUMNS = (
     ("assignee_id", "finished_assignee_id"),
     ("priority", "finished_priority"),
 )
+# The survey invitations created on the day (surveys.stats.SURVEY_AGGREGATES), for
+# everything and by requesting department only.
+SURVEY_FIELDS = (
+    "invited", "responses", "score_sum", "nps_responses", "promoters", "detractors",
+    "anonymous_answers", "s1", "s2", "s3", "s4", "s5",
+)  # fmt: skip
+_SURVEY_SQL = (
+    "COUNT(*), COUNT(score), COALESCE(SUM(score), 0), COUNT(nps), "
+    "COUNT(nps) FILTER (WHERE nps >= 9), COUNT(nps) FILTER (WHERE nps <= 6), "
+    "COUNT(score) FILTER (WHERE anonymous), "
+    + ", ".join(f"COUNT(score) FILTER (WHERE score = {n})" for n in range(1, 6))
+)
 FIELDS = (
     "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
-    "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "res_finished",
-    "res_met", "res_breached", "res_seconds",
+    "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "fr_histogram",
+    "fr_buckets", "fr_ends", "res_finished", "res_met", "res_breached", "res_seconds",
+    "res_histogram", "res_buckets", "res_ends", *SURVEY_FIELDS,
 )  # fmt: skip
+
+
+def _bounds() -> tuple[int, ...]:
+    """The buckets' lower bounds: every second up to 32, then about 3 % wider each (a
+    32nd of a natural log unit, as slas.models.CONSUMED_BUCKET), to 2**31. Integers, so
+    SQL (width_bucket) and Python (numpy.searchsorted) bucket a value alike, exactly."""
+    bounds, bound = [], 1
+    while bound < 2**31:
+        bounds.append(bound)
+        bound += max(1, bound // 32)
+    return tuple(bounds)
+
+
+# Bucket i holds the seconds s with BOUNDS[i - 1] <= s < BOUNDS[i] (bucket 0: s < 1);
+# width_bucket(s, BOUNDS) is i. Stored histograms count in these buckets: never change
+# them without a migration that drops the rolled rows.
+BOUNDS = _bounds()
+_BOUNDS_SQL = "'{" + ",".join(map(str, BOUNDS)) + "}'::int[]"
+# A histogram's (bucket, count) pairs as stored (int2send || int4send).
+HISTOGRAM = np.dtype([("bucket", ">i2"), ("count", ">i4")])
+_SURVEYED = (Dimension.ALL, Dimension.REQUESTING_DEPARTMENT)
 _SET_OF = {
     Dimension.ALL: "(d, day)",
     Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
@@ -82,12 +120,18 @@ class DayRange:
 
 
 def daily_sql(
-    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None
+    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None, *, months: bool = False
 ) -> tuple[str, list[Any]]:
     """SELECT of the DailyFigures rows (FIELDS, in order) of `ranges`: for each
     department, local day and group, what `DailyFigures` says. Rows only for groups with
     something to count; every dimension's rows add up to the day's dimension-0 row. Only
-    the rows of `dimensions` when given (dimension 0's resolved count is always there)."""
+    the rows of `dimensions` when given (dimension 0's resolved count is always there).
+    With `months`: a row per local month instead (`day` its first), of the ranges' days."""
+    unit = (
+        "date_trunc('month', {0} AT TIME ZONE %s)::date"
+        if months
+        else "({0} AT TIME ZONE %s)::date"
+    )
     wanted = [Dimension(d) for d in (dimensions or list(_SET_OF))]
     sets = f"GROUPING SETS ({', '.join(_SET_OF[d] for d in wanted)})"
     # Each row's dimension from GROUPING(the grouped columns): a bit mask, a set bit for
@@ -103,8 +147,10 @@ def daily_sql(
         key_of = f"COALESCE({', '.join(columns)}, 0)"
     else:
         dimension_of, key_of = "0", "0"
-    created, resolved, clocks = [], [], []
-    params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": []}
+    created, resolved, clocks, invitations = [], [], [], []
+    params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": [], "surveys": []}
+    survey_sets = [_SET_OF[d] for d in wanted if d in _SURVEYED]
+    invitation = SurveyInvitation._meta.db_table
     ticket = Ticket._meta.db_table
     clock = SlaClock._meta.db_table
     t_groups = ", ".join(f"{c} AS {n}" for (c, _), n in zip(DIMENSION_COLUMNS, "rtap", strict=True))
@@ -114,13 +160,13 @@ def daily_sql(
         since, until = local_days(first_day=r.first, last_day=r.last, tz=r.tz)
         ids = ", ".join(["%s"] * len(r.departments))
         created.append(  # (table and column names from the code; values are parameters)
-            f"SELECT department_id AS d, (created_at AT TIME ZONE %s)::date AS day, {t_groups}, "  # noqa: S608
+            f"SELECT department_id AS d, {unit.format('created_at')} AS day, {t_groups}, "  # noqa: S608
             f"resolved_at, reopen_count FROM {ticket} WHERE department_id IN ({ids}) "
             "AND created_at >= %s AND created_at < %s"
         )
         params["created"] += [r.tz.key, *r.departments, since, until]
         resolved.append(
-            f"SELECT department_id AS d, (resolved_at AT TIME ZONE %s)::date AS day FROM {ticket} "  # noqa: S608
+            f"SELECT department_id AS d, {unit.format('resolved_at')} AS day FROM {ticket} "  # noqa: S608
             f"WHERE department_id IN ({ids}) AND resolved_at >= %s AND resolved_at < %s "
             "AND status IN (%s, %s)"
         )
@@ -128,11 +174,11 @@ def daily_sql(
             r.tz.key, *r.departments, since, until, Ticket.Status.RESOLVED, Ticket.Status.CLOSED,
         ]  # fmt: skip
         clocks.append(
-            f"SELECT department_id AS d, (met_at AT TIME ZONE %s)::date AS day, kind, TRUE AS met, "  # noqa: S608
+            f"SELECT department_id AS d, {unit.format('met_at')} AS day, kind, TRUE AS met, "  # noqa: S608
             f"breached_at IS NOT NULL AS breached, consumed_seconds AS s, {c_groups} FROM {clock} "
             f"WHERE state = %s AND department_id IN ({ids}) AND met_at >= %s AND met_at < %s "
             "AND kind IN (%s, %s) UNION ALL "
-            f"SELECT department_id, (stopped_at AT TIME ZONE %s)::date, kind, FALSE, TRUE, NULL, "
+            f"SELECT department_id, {unit.format('stopped_at')}, kind, FALSE, TRUE, NULL, "
             f"{c_groups} FROM {clock} WHERE state = %s AND breached_at IS NOT NULL "
             f"AND department_id IN ({ids}) AND stopped_at >= %s AND stopped_at < %s "
             "AND kind IN (%s, %s)"
@@ -141,41 +187,94 @@ def daily_sql(
             r.tz.key, SlaClock.State.MET, *r.departments, since, until, *kinds,
             r.tz.key, SlaClock.State.STOPPED, *r.departments, since, until, *kinds,
         ]  # fmt: skip
+        invitations.append(
+            f"SELECT department_id AS d, {unit.format('created_at')} AS day, "  # noqa: S608
+            "requesting_department_id AS r, NULL::bigint AS t, NULL::bigint AS a, "
+            f"NULL::int AS p, score, nps, anonymous FROM {invitation} "
+            f"WHERE department_id IN ({ids}) AND created_at >= %s AND created_at < %s "
+            "AND withdrawn_at IS NULL"
+        )
+        params["surveys"] += [r.tz.key, *r.departments, since, until]
     fr, res = kinds
+    no_surveys = ", ".join("0" for _ in SURVEY_FIELDS)
+    surveys = ""
+    if survey_sets:  # (names from the code; values are parameters)
+        # Grouped by the requesting department or by nothing (r is not grouped otherwise).
+        by_requester = Dimension.REQUESTING_DEPARTMENT in wanted
+        survey_dimension, survey_key = (
+            (f"CASE GROUPING(r) WHEN 0 THEN {Dimension.REQUESTING_DEPARTMENT} ELSE 0 END",
+             "COALESCE(r, 0)") if by_requester else ("0", "0")
+        )  # fmt: skip
+        surveys = (
+            f"UNION ALL SELECT d, day, {survey_dimension}, {survey_key}, "  # noqa: S608
+            "0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, NULL, "
+            f"{_SURVEY_SQL} FROM ({' UNION ALL '.join(invitations)}) invitations "
+            f"GROUP BY GROUPING SETS ({', '.join(survey_sets)})"
+        )
 
     def per_kind(kind: str) -> str:
         return (
             f"COUNT(*) FILTER (WHERE kind = '{kind}'), "
             f"COUNT(*) FILTER (WHERE kind = '{kind}' AND met AND NOT breached), "
             f"COUNT(*) FILTER (WHERE kind = '{kind}' AND breached), "
-            f"string_agg(int4send(s), ''::bytea ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
+            f"array_agg(s ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
+        )
+
+    def packed(kind: str) -> str:
+        """A kind's sorted seconds (int[]) packed (int4send), and their histogram: as
+        (bucket, count) pairs for Python, and as arrays of the buckets and of where each
+        ends in the seconds (a running count) for `SlaTotals` to slice them in SQL."""
+        return (
+            f"(SELECT string_agg(int4send(v), ''::bytea ORDER BY i) "  # noqa: S608
+            f"FROM unnest(g.{kind}_seconds) WITH ORDINALITY u(v, i)), "
+            f"{kind}_h.pairs, {kind}_h.buckets, {kind}_h.ends"
+        )
+
+    def histogram(kind: str) -> str:
+        return (
+            "LEFT JOIN LATERAL (SELECT "  # noqa: S608
+            "string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) AS pairs, "
+            "array_agg(b::int2 ORDER BY b) AS buckets, array_agg(e::int ORDER BY b) AS ends "
+            "FROM (SELECT b, n, SUM(n) OVER (ORDER BY b) AS e "
+            f"FROM (SELECT width_bucket(v, {_BOUNDS_SQL}) AS b, COUNT(*) AS n "
+            f"FROM unnest(g.{kind}_seconds) v GROUP BY 1) h) h) {kind}_h ON TRUE"
         )
 
     sql = f"""
-        SELECT d, day, dim, key, SUM(created)::int, SUM(resolved_once)::int,
-               SUM(reopened)::int, SUM(resolved)::int, SUM(fr_finished)::int,
-               SUM(fr_met)::int, SUM(fr_breached)::int, string_agg(fr_seconds, ''::bytea),
-               SUM(res_finished)::int, SUM(res_met)::int, SUM(res_breached)::int,
-               string_agg(res_seconds, ''::bytea)
+        SELECT d, day, dim, key, created, resolved_once, reopened, resolved, fr_finished,
+               fr_met, fr_breached, {packed("fr")}, res_finished, res_met, res_breached,
+               {packed("res")}, {", ".join(SURVEY_FIELDS)}
+        FROM (
+        SELECT d, day, dim, key, SUM(created)::int AS created,
+               SUM(resolved_once)::int AS resolved_once, SUM(reopened)::int AS reopened,
+               SUM(resolved)::int AS resolved, SUM(fr_finished)::int AS fr_finished,
+               SUM(fr_met)::int AS fr_met, SUM(fr_breached)::int AS fr_breached,
+               MAX(fr_seconds) AS fr_seconds, SUM(res_finished)::int AS res_finished,
+               SUM(res_met)::int AS res_met, SUM(res_breached)::int AS res_breached,
+               MAX(res_seconds) AS res_seconds,
+               {", ".join(f"SUM({f})::int AS {f}" for f in SURVEY_FIELDS)}
         FROM (
             SELECT d, day, {dimension_of} AS dim, {key_of} AS key,
                    COUNT(*) AS created, COUNT(resolved_at) AS resolved_once,
                    COUNT(resolved_at) FILTER (WHERE reopen_count > 0) AS reopened,
                    0 AS resolved, 0 AS fr_finished, 0 AS fr_met, 0 AS fr_breached,
-                   NULL::bytea AS fr_seconds, 0 AS res_finished, 0 AS res_met,
-                   0 AS res_breached, NULL::bytea AS res_seconds
+                   NULL::int[] AS fr_seconds, 0 AS res_finished, 0 AS res_met,
+                   0 AS res_breached, NULL::int[] AS res_seconds,
+                   {", ".join(f"0 AS {f}" for f in SURVEY_FIELDS)}
             FROM ({" UNION ALL ".join(created)}) created GROUP BY {sets}
             UNION ALL
-            SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL
+            SELECT d, day, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, NULL, 0, 0, 0, NULL, {no_surveys}
             FROM ({" UNION ALL ".join(resolved)}) resolved GROUP BY d, day
             UNION ALL
             SELECT d, day, {dimension_of}, {key_of}, 0, 0, 0, 0,
-                   {per_kind(fr)}, {per_kind(res)}
+                   {per_kind(fr)}, {per_kind(res)}, {no_surveys}
             FROM ({" UNION ALL ".join(clocks)}) clocks GROUP BY {sets}
+            {surveys}
         ) parts
         GROUP BY d, day, dim, key
+        ) g {histogram("fr")} {histogram("res")}
     """  # noqa: S608 (table and column names from the code; values are parameters)
-    return sql, [*params["created"], *params["resolved"], *params["clocks"]]
+    return sql, [*params["created"], *params["resolved"], *params["clocks"], *params["surveys"]]
 
 
 # --- Rolling up -------------------------------------------------------------------------
@@ -213,12 +312,14 @@ def _rollup_department(department: Department, *, now: datetime) -> int:
         first = Ticket.objects.filter(department=department).order_by("created_at").first()
         start = first.created_at.astimezone(tz).date() if first else horizon
         DailyFigures.objects.filter(department=department).delete()
-    for first_day, last_day in _runs(sorted(stale), CHUNK_DAYS):
-        _roll(department.pk, tz, first_day, last_day)
+    # A month's own row is rolled with its last day, and again with any of its days.
+    rolled_until = state.rolled_until if state is not None else start
+    for first_day, last_day in _month_runs(sorted(stale)):
+        _roll(department.pk, tz, first_day, last_day, month=_month_end(first_day) < rolled_until)
     new = [start + timedelta(days=n) for n in range((horizon - start).days)]
-    for first_day, last_day in _runs(new, CHUNK_DAYS):
-        _roll(department.pk, tz, first_day, last_day)
-        # Moved on after each chunk, so a run cut short (the task's time limit on a first
+    for first_day, last_day in _month_runs(new):
+        _roll(department.pk, tz, first_day, last_day, month=last_day == _month_end(last_day))
+        # Moved on after each month, so a run cut short (the task's time limit on a first
         # roll-up of years of history) is carried on by the next one.
         _watermark(department, rolled_until=last_day + DAY, tz=tz, now=now)
     with transaction.atomic():
@@ -242,19 +343,31 @@ def _watermark(
     )
 
 
-def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date) -> None:
-    sql, params = daily_sql([DayRange((department,), tz, first, last)])
+def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date, *, month: bool) -> None:
+    """Roll the days [first, last] (one month's at most) up, and their month's own row
+    with them when `month` (the month is over and rolled up)."""
     table = DailyFigures._meta.db_table
+    parts = [(first, last, False)]
+    if month:
+        parts.append((first.replace(day=1), _month_end(first), True))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6461696C, department])
-        cursor.execute(
-            f"DELETE FROM {table} WHERE department_id = %s AND day >= %s AND day <= %s",  # noqa: S608
-            [department, first, last],
-        )
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(FIELDS)}) {sql}",
-            params,
-        )
+        for since, until, months in parts:
+            sql, params = daily_sql([DayRange((department,), tz, since, until)], months=months)
+            cursor.execute(
+                f"DELETE FROM {table} WHERE department_id = %s AND month = %s "  # noqa: S608
+                "AND day >= %s AND day <= %s",
+                [department, months, since, until],
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(FIELDS)}, month) SELECT *, %s FROM ({sql}) r",  # noqa: S608
+                [months, *params],
+            )
+
+
+def _month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - DAY
 
 
 def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
@@ -266,18 +379,25 @@ def _local_days_of(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
     }
 
 
-def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days [first, last], at most `longest` long."""
+def _runs(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days [first, last]."""
     runs: list[tuple[date, date]] = []
     for day in days:
-        if (
-            runs
-            and runs[-1][1] + DAY == day
-            and (longest is None or (day - runs[-1][0]).days < longest)
-        ):
+        if runs and runs[-1][1] + DAY == day:
             runs[-1] = (runs[-1][0], day)
         else:
             runs.append((day, day))
+    return runs
+
+
+def _month_runs(days: Sequence[date]) -> list[tuple[date, date]]:
+    """`_runs` cut where a month ends: each within one month."""
+    runs: list[tuple[date, date]] = []
+    for first, last in _runs(days):
+        while first <= last:
+            end = min(last, _month_end(first))
+            runs.append((first, end))
+            first = end + DAY
     return runs
 
 
@@ -285,9 +405,10 @@ def _runs(days: Sequence[date], longest: int | None = None) -> list[tuple[date, 
 
 
 class DayRow(NamedTuple):
-    """One row of FIELDS (department_id, day, dimension, key, counts, sorted seconds); or
-    several days of one group added up (`day` their first, or their week's Monday for
-    dimension 0; the seconds then several sorted runs, one after the other)."""
+    """One row of FIELDS (department_id, day, dimension, key, counts, seconds,
+    histograms); or several stored days of one group added up (`day` their first, or
+    their week's Monday for dimension 0; the histograms then one after the other, the
+    seconds left in the database: None)."""
 
     department_id: int
     day: date
@@ -300,22 +421,77 @@ class DayRow(NamedTuple):
     fr_finished: int
     fr_met: int
     fr_breached: int
-    fr_seconds: bytes | None  # sorted int4send values (DailyFigures)
+    fr_seconds: bytes | None  # sorted int4send values; a live day's only
+    fr_histogram: bytes | None  # (bucket, count) pairs, HISTOGRAM
+    fr_buckets: list[int] | None  # (a live day's only, unused here)
+    fr_ends: list[int] | None
     res_finished: int
     res_met: int
     res_breached: int
     res_seconds: bytes | None
+    res_histogram: bytes | None
+    res_buckets: list[int] | None
+    res_ends: list[int] | None
+    # The invitations created (SURVEY_FIELDS), dimensions 0 and 1 only.
+    invited: int
+    responses: int
+    score_sum: int
+    nps_responses: int
+    promoters: int
+    detractors: int
+    anonymous_answers: int
+    s1: int
+    s2: int
+    s3: int
+    s4: int
+    s5: int
+
+
+@dataclass(frozen=True)
+class StoredDays:
+    """What a period reads of a department's stored rows: the rows of whole months
+    (`months`, their firsts: over, rolled up, none of their days marked stale) and of
+    the other rolled days (`days`, runs [first, last]; the stale days left out)."""
+
+    department: int
+    days: list[tuple[date, date]]
+    months: list[date]
+
+    @classmethod
+    def of(cls, department: int, first: date, last: date, skipped: Sequence[date]) -> StoredDays:
+        """The rolled days [first, last] but `skipped`, whole months read as such."""
+        months: list[date] = []
+        month = first if first.day == 1 else _month_end(first) + DAY
+        while _month_end(month) <= last:
+            if not any(month <= d <= _month_end(month) for d in skipped):
+                months.append(month)
+            month = _month_end(month) + DAY
+        left_out = set(skipped)
+        for month in months:
+            left_out |= {month + timedelta(days=n) for n in range(_month_end(month).day)}
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return cls(department, _runs([d for d in days if d not in left_out]), months)
+
+
+@dataclass(frozen=True)
+class PeriodRows:
+    """`period_rows`: the rows, and which stored days they add up (where `SlaTotals`
+    reads the seconds of the buckets holding the percentiles)."""
+
+    rows: list[DayRow]
+    stored: list[StoredDays]
 
 
 def period_rows(
     *, departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], first_day: date, last_day: date,
     dimensions: Sequence[int] | None = None, seconds: Sequence[str] = ("fr_seconds", "res_seconds"),
-) -> list[DayRow]:  # fmt: skip
+) -> PeriodRows:  # fmt: skip
     """Every DailyFigures row of the departments' local days [first_day, last_day] (each
     department in its zone) as the tickets and clocks say now: stored rows for the rolled
-    days no trigger marked since, `daily_sql` for the others. Four queries at most (the
-    watermarks, the stale days, the stored rows, the live ones). `seconds=False` leaves
-    the sorted seconds out (None), for figures that need no percentile."""
+    days no trigger marked since (added up per group in the database), `daily_sql` for
+    the others. Four queries at most (the watermarks, the stale days, the stored rows,
+    the live ones). The seconds and histograms of a kind not in `seconds` are left out
+    (None), for figures that need no percentile."""
     ids = [pk for pk, _ in departments]
     states = {s.department_id: s for s in DailyRollup.objects.filter(department__in=ids)}
     stale: dict[int, set[date]] = defaultdict(set)
@@ -329,7 +505,7 @@ def period_rows(
         )
         for pk, utc_day in marked:
             stale[pk] |= _local_days_of(utc_day, _zone(departments, pk))
-    stored: list[tuple[int, date, date, list[date]]] = []  # (department, first, last, except)
+    stored: list[StoredDays] = []
     live: dict[tuple[str, date, date], list[int]] = defaultdict(list)
     for pk, tz in departments:
         state = states.get(pk)
@@ -340,7 +516,7 @@ def period_rows(
             rolled_last = min(last_day, state.rolled_until - DAY)
         if rolled_last >= first_day:
             skipped = sorted(d for d in stale[pk] if first_day <= d <= rolled_last)
-            stored.append((pk, first_day, rolled_last, skipped))
+            stored.append(StoredDays.of(pk, first_day, rolled_last, skipped))
             live_days = [*skipped]
         else:
             live_days = []
@@ -359,9 +535,12 @@ def period_rows(
             for (key, first, last), pks in live.items()
         ]
         sql, params = daily_sql(ranges, dimensions)
-        # The same rows as the stored ones: without the seconds not asked for.
+        # The same rows as the stored ones: without the kinds not asked for.
         unasked: dict[str, Any] = {
-            f: None for f in ("fr_seconds", "res_seconds") if f not in seconds
+            f"{kind}_{part}": None
+            for kind in ("fr", "res")
+            if f"{kind}_seconds" not in seconds
+            for part in ("seconds", "histogram", "buckets", "ends")
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -370,106 +549,257 @@ def period_rows(
                 for row in cursor.fetchall()
                 if dimensions is None or row[2] in dimensions
             ]
-    return rows
+    return PeriodRows(rows, stored)
 
 
 def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zoneinfo.ZoneInfo:
     return next(tz for d, tz in departments if d == pk)
 
 
-def _stored_rows(
-    stored: Iterable[tuple[int, date, date, list[date]]], *,
-    dimensions: Sequence[int] | None, seconds: Sequence[str],
-) -> list[DayRow]:  # fmt: skip
+def _stored_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]:
+    """The stored rows that add up to the periods' figures (`f`: DailyFigures): the
+    whole months' rows and the other days'."""
     conditions: list[str] = []
     params: list[Any] = []
-    for pk, first, last, skipped in stored:
-        conditions.append("(department_id = %s AND day >= %s AND day <= %s AND NOT day = ANY(%s))")
-        params += [pk, first, last, skipped]
+    for part in stored:
+        for first, last in part.days:
+            conditions.append(
+                "(f.department_id = %s AND f.day >= %s AND f.day <= %s AND NOT f.month)"
+            )
+            params += [part.department, first, last]
+        if part.months:
+            conditions.append("(f.department_id = %s AND f.day = ANY(%s) AND f.month)")
+            params += [part.department, part.months]
+    return f"({' OR '.join(conditions) or 'FALSE'})", params
+
+
+def _month_days_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]:
+    """The day rows of the whole months' days (`f`), for their weeks' counts."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    for part in stored:
+        for first, last in _runs(
+            [m + timedelta(days=n) for m in part.months for n in range(_month_end(m).day)]
+        ):
+            conditions.append(
+                "(f.department_id = %s AND f.day >= %s AND f.day <= %s AND NOT f.month)"
+            )
+            params += [part.department, first, last]
+    return f"({' OR '.join(conditions) or 'FALSE'})", params
+
+
+COUNTS = ("created", "resolved_once", "reopened", "resolved")
+
+
+def _stored_rows(
+    stored: Iterable[StoredDays], *, dimensions: Sequence[int] | None, seconds: Sequence[str]
+) -> list[DayRow]:
     # Added up in the database: a row per group (and per week for dimension 0, which the
     # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
-    # period; each group's days of sorted seconds come back as one concatenation.
+    # period; each group's histograms come back as one concatenation, the seconds stay
+    # here (SlaTotals reads the few it needs). Dimension 0 counts tickets per week: a
+    # whole month's row gives its SLA figures, its days' rows its tickets.
+    stored = list(stored)
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
-    sums = ", ".join(
-        f"SUM({f})::int"
-        if not f.endswith("_seconds")
-        else (f"string_agg({f}, ''::bytea)" if f in seconds else "NULL")
-        for f in FIELDS[4:]
-    )
-    table = DailyFigures._meta.db_table
-    where = f"({' OR '.join(conditions)})"
+
+    def total(field: str) -> str:
+        if field.endswith(("_seconds", "_buckets", "_ends")):
+            return "NULL"
+        if field.endswith("_histogram"):
+            wanted = field.replace("_histogram", "_seconds") in seconds
+            return f"string_agg({field}, ''::bytea)" if wanted else "NULL"
+        return f"SUM({field})::int"
+
+    summed = [f for f in FIELDS[4:] if not f.endswith(("_seconds", "_buckets", "_ends"))]
+
+    def picked(field: str) -> str:
+        if field in COUNTS:
+            return (
+                f"CASE WHEN f.month AND f.dimension = {Dimension.ALL} THEN 0 ELSE {field} END "
+                f"AS {field}"
+            )
+        return field
+
+    sla_rows, params = _stored_condition(stored)
+    parts = [
+        f"SELECT department_id, day, dimension, key, {', '.join(map(picked, summed))} "  # noqa: S608
+        f"FROM {DailyFigures._meta.db_table} f WHERE {sla_rows}"
+    ]
     if dimensions is not None:
-        where += " AND dimension = ANY(%s)"
+        parts[0] += " AND dimension = ANY(%s)"
         params.append(list(dimensions))
+    if dimensions is None or Dimension.ALL in dimensions:
+        month_days, more = _month_days_condition(stored)
+        no_sla = ", ".join(
+            f if f in COUNTS else "NULL::bytea" if f.endswith("_histogram") else "0" for f in summed
+        )
+        parts.append(
+            f"SELECT department_id, day, dimension, key, {no_sla} "  # noqa: S608
+            f"FROM {DailyFigures._meta.db_table} f "
+            f"WHERE {month_days} AND dimension = {Dimension.ALL}"
+        )
+        params += more
+    sums = ", ".join(total(f) for f in FIELDS[4:])
     sql = f"""
         SELECT department_id, COALESCE({week}, MIN(day)) AS day, dimension, key, {sums}
-        FROM {table} WHERE {where}
+        FROM ({" UNION ALL ".join(parts)}) f
         GROUP BY department_id, dimension, key, {week}
     """  # noqa: S608 (names from the code; values are parameters)
     with connection.cursor() as cursor:
-        # A year's runs of seconds per group outgrow the default work_mem and were
-        # aggregated on disk; SET LOCAL lasts for the one transaction of the string.
-        cursor.execute(WITH_WORK_MEM + sql, params)
+        cursor.execute(sql, params)
         return [DayRow(*row) for row in cursor.fetchall()]
 
 
 # finished, met (without a breach), breached, median and 90th percentile of met seconds
 Figures = tuple[int, int, int, int | None, int | None]
+PERCENTILES = (50, 90)
+KINDS = (SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION)
 
 
 class SlaTotals:
-    """Several DayRows' SLA counts and sorted business seconds added up per key (a
-    breakdown group, a map cell), and each target's figures from them: the counts, and
-    the exact median and 90th percentile of the merged seconds (None without any: the
-    rows were read without them, or nothing was met)."""
+    """Several DayRows' SLA counts and histograms added up per key (a breakdown group, a
+    map cell, a total), and each target's figures from them: the counts, and the exact
+    nearest-rank median and 90th percentile of the met clocks' seconds (None without any:
+    the rows were read without them, or nothing was met).
 
-    def __init__(self) -> None:
+    A percentile p of n values is the r-th smallest, r = ceil(p n / 100) (percentile_disc's
+    definition). The key's histogram (numpy adds up its rows' (bucket, count) pairs) says
+    which bucket holds rank r and at which position in it; the value there is the one at
+    that position among the bucket's seconds of all the key's days: a slice of each stored
+    day's sorted array (one query for every key, `_bucket_seconds`) and of each live
+    day's list, merged. So a year costs its histograms and a few buckets' seconds, not a
+    sort of every value."""
+
+    def __init__(self, period: PeriodRows) -> None:
+        self._stored = period.stored
         self._counts: dict[tuple[str, Hashable], list[int]] = defaultdict(lambda: [0, 0, 0])
-        self._seconds: dict[tuple[str, Hashable], list[bytes]] = defaultdict(list)
+        self._histograms: dict[tuple[str, Hashable], list[bytes]] = defaultdict(list)
+        # The stored groups (department, dimension, key) whose days hold the key's seconds.
+        self._sources: dict[tuple[str, Hashable], set[tuple[int, int, int]]] = defaultdict(set)
+        self._live: dict[tuple[str, Hashable], list[list[int]]] = defaultdict(list)
 
     def add(self, key: Hashable, row: DayRow) -> None:
-        fr, res = SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION
-        for kind, finished, met, breached, values in (
-            (fr, row.fr_finished, row.fr_met, row.fr_breached, row.fr_seconds),
-            (res, row.res_finished, row.res_met, row.res_breached, row.res_seconds),
-        ):
+        fr, res = KINDS
+        for kind, finished, met, breached, values, histogram in (
+            (fr, row.fr_finished, row.fr_met, row.fr_breached, row.fr_seconds, row.fr_histogram),
+            (res, row.res_finished, row.res_met, row.res_breached, row.res_seconds,
+             row.res_histogram),
+        ):  # fmt: skip
             if finished:
                 total = self._counts[(kind, key)]
                 total[0] += finished
                 total[1] += met
                 total[2] += breached
-            if values:
-                self._seconds[(kind, key)].append(values)
+            if histogram:
+                self._histograms[(kind, key)].append(histogram)
+                if values is None:  # stored days: the seconds are in the database
+                    self._sources[(kind, key)].add((row.department_id, row.dimension, row.key))
+                else:
+                    self._live[(kind, key)].append(_unpacked(values))
 
-    def figures(
-        self,
-    ) -> Iterator[tuple[str, Hashable, tuple[int, int, int, int | None, int | None]]]:
+    def figures(self) -> Iterator[tuple[str, Hashable, Figures]]:
         """(kind, key, (finished, met, breached, median, p90)) for each key and kind with
         finished clocks."""
+        # (kind, key) -> [(percentile, bucket, position in the bucket, 1-based)]
+        targets: dict[tuple[str, Hashable], list[tuple[int, int, int]]] = {}
+        for kind_key, parts in self._histograms.items():
+            pairs = np.frombuffer(b"".join(parts), dtype=HISTOGRAM)
+            per_bucket = np.bincount(
+                pairs["bucket"], weights=pairs["count"], minlength=len(BOUNDS) + 1
+            )
+            # Counts are far below 2**53: exact as float64.
+            cumulative = np.cumsum(per_bucket)
+            n = int(cumulative[-1])
+            found = []
+            for p in PERCENTILES:
+                rank = -(-p * n // 100)
+                bucket = int(np.searchsorted(cumulative, rank))  # first with >= rank
+                before = int(cumulative[bucket - 1]) if bucket else 0
+                found.append((p, bucket, rank - before))
+            targets[kind_key] = found
+        seconds = self._bucket_seconds(
+            {(kind_key, bucket) for kind_key, found in targets.items() for _, bucket, _ in found}
+        )
         for (kind, key), (finished, met, breached) in self._counts.items():
-            ordered = merged(self._seconds.get((kind, key), ()))
-            median, p90 = nearest_rank(ordered, 50), nearest_rank(ordered, 90)
-            yield kind, key, (finished, met, breached, median, p90)
+            at = {p: seconds[((kind, key), b)][i - 1] for p, b, i in targets.get((kind, key), [])}
+            yield kind, key, (finished, met, breached, at.get(50), at.get(90))
+
+    def _bucket_seconds(
+        self, wanted: set[tuple[tuple[str, Hashable], int]]
+    ) -> dict[tuple[tuple[str, Hashable], int], list[int]]:
+        """(kind, key), bucket -> the sorted seconds in the bucket of the key's days."""
+        found: dict[tuple[tuple[str, Hashable], int], list[int]] = defaultdict(list)
+        columns: list[list[Any]] = [[] for _ in range(6)]  # id, department, dim, key, fr, bucket
+        asked = list(wanted)
+        for n, ((kind, key), bucket) in enumerate(asked):
+            lo, hi = _bucket_range(bucket)
+            for values in self._live.get((kind, key), ()):
+                found[asked[n]] += values[bisect_left(values, lo) : bisect_left(values, hi)]
+            for department, dimension, group in self._sources.get((kind, key), ()):
+                row = (n, department, dimension, group, kind == KINDS[0], bucket)
+                for column, value in zip(columns, row, strict=True):
+                    column.append(value)
+        if columns[0]:
+            where, params = _stored_condition(self._stored)
+            # Each day's seconds in the bucket: where the bucket's run starts and ends in
+            # its sorted seconds (the day's buckets and running counts), and a substring
+            # of them (stored uncompressed out of line: only that part is read).
+            cut = "substring(f.{0}_seconds FROM r.start * 4 + 1 FOR (r.stop - r.start) * 4)"
+            # The period's stored rows first (the ranges of `where`, as `_stored_rows`
+            # reads them), then matched to the targets: looked up target by target, the
+            # rows were found among every day of the group's history.
+            sql = f"""
+                WITH f AS MATERIALIZED (
+                    SELECT department_id, dimension, key, fr_seconds, fr_buckets, fr_ends,
+                           res_seconds, res_buckets, res_ends
+                    FROM {DailyFigures._meta.db_table} f
+                    WHERE {where} AND f.dimension = ANY(%s)
+                ),
+                t AS (
+                    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[],
+                                         %s::bool[], %s::int2[])
+                    AS t(id, d, dim, k, fr, bucket)
+                )
+                SELECT t.id, string_agg(
+                    CASE WHEN t.fr THEN {cut.format("fr")} ELSE {cut.format("res")} END,
+                    ''::bytea
+                )
+                FROM f
+                JOIN t ON f.department_id = t.d AND f.dimension = t.dim AND f.key = t.k
+                CROSS JOIN LATERAL (
+                    SELECT CASE WHEN t.fr THEN f.fr_ends ELSE f.res_ends END AS ends,
+                           array_position(
+                               CASE WHEN t.fr THEN f.fr_buckets ELSE f.res_buckets END, t.bucket
+                           ) AS i
+                ) p
+                CROSS JOIN LATERAL (
+                    SELECT COALESCE(p.ends[p.i - 1], 0) AS start, p.ends[p.i] AS stop
+                ) r
+                WHERE p.i IS NOT NULL
+                GROUP BY t.id
+            """  # noqa: S608 (names from the code; values are parameters)
+            with connection.cursor() as cursor:
+                # A year's rows of every group outgrow the default work_mem (sorted and
+                # joined on disk); SET LOCAL lasts for the one transaction of the string.
+                cursor.execute(WITH_WORK_MEM + sql, [*params, sorted(set(columns[2])), *columns])
+                for n, values in cursor.fetchall():
+                    found[asked[n]] += _unpacked(values)
+        for values in found.values():
+            values.sort()
+        return found
 
 
-def nearest_rank(ordered: Sequence[int], percentile: int) -> int | None:
-    """The nearest-rank percentile of sorted values: the r-th smallest, r = ceil(p n / 100)
-    (percentile_disc's definition); None for no values."""
-    if not ordered:
-        return None
-    return ordered[-(-percentile * len(ordered) // 100) - 1]
-
-
-def merged(parts: Iterable[bytes | memoryview | None]) -> Sequence[int]:
-    """Sorted runs of business seconds (DailyFigures' packed form, several days' runs
-    concatenated) as one sorted sequence: unpacked in one go, then sorted (sorting
-    concatenated sorted runs is a merge)."""
+def _unpacked(packed: bytes | memoryview) -> list[int]:
+    """Packed seconds (int4send values, one after the other) as integers."""
     values = array("i")
-    for part in parts:
-        if part:
-            values.frombytes(part)
+    values.frombytes(packed)
     if sys.byteorder == "little":
         values.byteswap()  # int4send is big-endian
-    ordered = values.tolist()  # (a list sorts a third faster than sorted(array))
-    ordered.sort()
-    return ordered
+    return values.tolist()
+
+
+def _bucket_range(bucket: int) -> tuple[int, int]:
+    """[lo, hi): the seconds in the bucket."""
+    lo = BOUNDS[bucket - 1] if bucket else 0
+    hi = BOUNDS[bucket] if bucket < len(BOUNDS) else 2**31
+    return lo, hi

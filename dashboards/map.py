@@ -136,10 +136,10 @@ def department_map(*, first_day: date, last_day: date) -> DepartmentMap:
     providers = list(Department.objects.select_related("calendar").order_by("name"))
     periods = _periods(providers, first_day=first_day, last_day=last_day)
     if connection.vendor == "postgresql":
-        volume, sla = _from_daily(providers, first_day=first_day, last_day=last_day)
+        volume, sla, invitations = _from_daily(providers, first_day=first_day, last_day=last_day)
     else:
-        volume, sla = _volume(periods), _sla(periods)
-    satisfaction = _satisfaction(periods, providers)
+        volume, sla, invitations = _volume(periods), _sla(periods), _invitations(periods)
+    satisfaction = _satisfaction(invitations, providers)
     requesters = _requesters(
         {key for _, key in volume} | {key for _, _, key in sla} | {key for _, key in satisfaction}
     )
@@ -217,12 +217,16 @@ def _in_periods(periods: list[Period], department: str, instant: str) -> Q:
 
 def _from_daily(
     providers: list[Department], *, first_day: date, last_day: date
-) -> tuple[dict[tuple[int, int | None], int], dict[tuple[str, int, int | None], SlaFigures]]:
+) -> tuple[
+    dict[tuple[int, int | None], int],
+    dict[tuple[str, int, int | None], SlaFigures],
+    list[dict[str, Any]],
+]:
     """`_volume` and `_sla` on PostgreSQL, from the daily figures by requesting
     department (`dashboards.daily.period_rows`, each provider's own local days): counts
-    added up, the resolution clocks' sorted business seconds merged for the exact
-    percentiles of each cell and total (the first response's are not shown: None)."""
-    rows = period_rows(
+    added up, the resolution clocks' histograms for the exact percentiles of each cell
+    and total (`SlaTotals`) (the first response's are not shown: None)."""
+    period = period_rows(
         departments=[(p.pk, department_time_zone(p)) for p in providers],
         first_day=first_day,
         last_day=last_day,
@@ -230,17 +234,27 @@ def _from_daily(
         seconds=["res_seconds"],
     )
     volume: dict[tuple[int, int | None], int] = defaultdict(int)
-    totals = SlaTotals()
-    for row in rows:
+    totals = SlaTotals(period)
+    invited: dict[tuple[int, int | None], dict[str, Any]] = {}
+    for row in period.rows:
         for key in _with_totals(row.department_id, row.key or None):
             if row.created:
                 volume[key] += row.created
             totals.add(key, row)
+        if row.invited:
+            cell = (row.department_id, row.key or None)
+            counts = invited.setdefault(cell, dict.fromkeys(SURVEY_AGGREGATES, 0))
+            for name in SURVEY_AGGREGATES:
+                counts[name] += getattr(row, name)
     sla = {
         (kind, *cast("tuple[int, int | None]", key)): SlaFigures(*figures)
         for kind, key, figures in totals.figures()
     }
-    return volume, sla
+    invitations = [
+        {"department": provider, "requesting_department": requester, **counts}
+        for (provider, requester), counts in invited.items()
+    ]
+    return volume, sla, invitations
 
 
 def _with_totals(provider: int, requester: int | None) -> list[tuple[int, int | None]]:
@@ -315,23 +329,30 @@ def _sla_portable(periods: list[Period]) -> dict[tuple[str, int, int | None], Sl
     }
 
 
-def _satisfaction(
-    periods: list[Period], providers: list[Department]
-) -> dict[tuple[int, int | None], SurveyFigures]:
-    """(provider, requester) -> survey figures, and (provider, TOTAL) for the provider's
-    whole service, hidden as its lead dashboard hides them. Two queries."""
+def _invitations(periods: list[Period]) -> list[dict[str, Any]]:
+    """The survey counts (SURVEY_AGGREGATES) of the invitations created in the periods
+    per (`department`, `requesting_department`). One query."""
     invitations = SurveyInvitation.objects.filter(
         _in_periods(periods, "department_id", "created_at"), withdrawn_at__isnull=True
     )
-    rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in cast(
+    return cast(
         list[dict[str, Any]],
         list(
             invitations.values("department", "requesting_department")
             .order_by()
             .annotate(**SURVEY_AGGREGATES)
         ),
-    ):
+    )
+
+
+def _satisfaction(
+    invitations: list[dict[str, Any]], providers: list[Department]
+) -> dict[tuple[int, int | None], SurveyFigures]:
+    """(provider, requester) -> survey figures from the invitations' counts per cell,
+    and (provider, TOTAL) for the provider's whole service, hidden as its lead dashboard
+    hides them. One query (the survey settings)."""
+    rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in invitations:
         rows[row["department"]].append(row)
     settings = {s.department_id: s for s in SurveySettings.objects.filter(department__in=rows)}
     names = {p.pk: p.name for p in providers}

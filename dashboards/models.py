@@ -11,6 +11,7 @@ ticket or clock that a rolled day counts, so a stale day is never read from here
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from tickets.models import Department
@@ -23,7 +24,10 @@ class DailyFigures(models.Model):
     (in their group as it is now) and, for `resolved`, on the day of their latest
     resolution; SLA clocks on the day they finished (met, or stopped after breaching), in
     the group they recorded then (`SlaClock.finished_*`). The met clocks' business
-    seconds are kept sorted, so a period's exact nearest-rank percentiles are a merge."""
+    seconds are kept sorted, with their histogram over `dashboards.daily.BOUNDS`: a
+    period's histogram (the days' added up) says which bucket holds a percentile's rank,
+    and only that bucket's seconds are read back (a slice of each day's sorted seconds),
+    so its exact nearest-rank percentiles cost a few counts, not a merge of every value."""
 
     class Dimension(models.IntegerChoices):
         ALL = 0, "All"
@@ -34,6 +38,9 @@ class DailyFigures(models.Model):
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, db_constraint=False)
     day = models.DateField()
+    # A month's row (`day` its first): the same figures over its local days, rolled up
+    # with them, so a long period reads a row a month and its edge days.
+    month = models.BooleanField(default=False)
     dimension = models.PositiveSmallIntegerField(choices=Dimension.choices)
     key = models.IntegerField()
     created = models.IntegerField(default=0)
@@ -43,19 +50,42 @@ class DailyFigures(models.Model):
     fr_finished = models.IntegerField(default=0)
     fr_met = models.IntegerField(default=0)  # met without a breach
     fr_breached = models.IntegerField(default=0)
-    # The met clocks' business seconds, sorted, as 4-byte big-endian integers (int4send):
-    # read back with one array.frombytes, where a PostgreSQL int[] of a month's clocks took
-    # longer to parse than the rest of the dashboard to compute.
+    # The met clocks' business seconds, sorted, as 4-byte big-endian integers (int4send),
+    # stored uncompressed out of line (migration 0002) so that a slice is read alone; how
+    # many fall in each bucket of BOUNDS, as (bucket, count) pairs of 2- and 4-byte
+    # big-endian integers (read back with one numpy call); and the same as two arrays for
+    # SQL, the buckets and where each one's run ends in the seconds (a running count).
     fr_seconds = models.BinaryField(null=True)
+    fr_histogram = models.BinaryField(null=True)
+    fr_buckets = ArrayField(models.SmallIntegerField(), null=True)
+    fr_ends = ArrayField(models.IntegerField(), null=True)
     res_finished = models.IntegerField(default=0)
     res_met = models.IntegerField(default=0)
     res_breached = models.IntegerField(default=0)
     res_seconds = models.BinaryField(null=True)
+    res_histogram = models.BinaryField(null=True)
+    res_buckets = ArrayField(models.SmallIntegerField(), null=True)
+    res_ends = ArrayField(models.IntegerField(), null=True)
+    # The survey invitations created on the day, not withdrawn (surveys.stats'
+    # SURVEY_AGGREGATES), in everything (dimension 0) and by requesting department (1).
+    invited = models.IntegerField(default=0)
+    responses = models.IntegerField(default=0)
+    score_sum = models.IntegerField(default=0)
+    nps_responses = models.IntegerField(default=0)
+    promoters = models.IntegerField(default=0)
+    detractors = models.IntegerField(default=0)
+    anonymous_answers = models.IntegerField(default=0)
+    s1 = models.IntegerField(default=0)
+    s2 = models.IntegerField(default=0)
+    s3 = models.IntegerField(default=0)
+    s4 = models.IntegerField(default=0)
+    s5 = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["department", "day", "dimension", "key"], name="dailyfigures_unique"
+                fields=["department", "day", "dimension", "key", "month"],
+                name="dailyfigures_unique",
             )
         ]
 

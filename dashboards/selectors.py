@@ -55,7 +55,7 @@ from django.http import Http404
 
 from accounts.models import User
 from dashboards.clock_figures import CLOCK_GROUP_DB_COLUMNS, clock_figures
-from dashboards.daily import DayRow, SlaTotals, period_rows
+from dashboards.daily import PeriodRows, SlaTotals, period_rows
 from slas.models import SlaClock
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 from surveys.stats import (
@@ -205,8 +205,8 @@ def lead_dashboard(
     """The department's figures over [since, until); `now` decides the live ones."""
     days = _whole_days(since=since, until=until, tz=tz)
     if days is not None and connection.vendor == "postgresql":
-        rows = period_rows(departments=[(department.pk, tz)], first_day=days[0], last_day=days[1])
-        volume, sla, weeks, reopen = _from_daily(rows, since=since, until=until, tz=tz)
+        period = period_rows(departments=[(department.pk, tz)], first_day=days[0], last_day=days[1])
+        volume, sla, weeks, reopen = _from_daily(period, since=since, until=until, tz=tz)
     else:
         created = Ticket.objects.filter(
             department=department, created_at__gte=since, created_at__lt=until
@@ -269,17 +269,17 @@ def _whole_days(
 
 
 def _from_daily(
-    rows: list[DayRow], *, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo
+    period: PeriodRows, *, since: datetime, until: datetime, tz: zoneinfo.ZoneInfo
 ) -> tuple[dict[Group, int], dict[tuple[str, Group], SlaFigures], list[Week], dict[str, int]]:
     """The volume per group, the SLA figures per (kind, group), the weeks and the reopen
     counts from the period's daily rows (`dashboards.daily.period_rows`): counts added
-    up, each group's sorted business seconds merged for its exact percentiles."""
+    up, each group's exact percentiles from its histogram (`SlaTotals`)."""
     volume: dict[Group, int] = defaultdict(int)
-    totals = SlaTotals()
+    totals = SlaTotals(period)
     made: dict[date, int] = defaultdict(int)
     resolved: dict[date, int] = defaultdict(int)
     reopen = {"resolved_once": 0, "reopened": 0}
-    for row in rows:
+    for row in period.rows:
         group = ALL if not row.dimension else (DIMENSIONS[row.dimension - 1].field, row.key or None)
         if row.created:
             volume[group] += row.created

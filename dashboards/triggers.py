@@ -1,12 +1,12 @@
-"""The triggers that keep the daily aggregates honest (PostgreSQL; migration 0001).
+"""The triggers that keep the daily aggregates honest (PostgreSQL; migrations 0001-0002).
 
-Every write path to tickets and SLA clocks (the services, the sweep's SQL, admin, bulk
-loads) passes through them, which a hook in each service could not promise. A change
-that a rolled day counts notes (department, UTC date) of each instant it touches, old
-and new, in dashboards_staleday: an insert, no row that two writers update. Instants
-under 12 hours old are not noted: they lie on days no roll-up covers yet (the roll-up
-rolls a day up only ROLL_AFTER after it ended, dashboards.daily), so filing a ticket costs one
-function call and nothing more.
+Every write path to tickets, SLA clocks and survey invitations (the services, the
+sweep's SQL, admin, bulk loads) passes through them, which a hook in each service could
+not promise. A change that a rolled day counts notes (department, UTC date) of each
+instant it touches, old and new, in dashboards_staleday: an insert, no row that two
+writers update. Instants under 12 hours old are not noted: they lie on days no roll-up
+covers yet (the roll-up rolls a day up only ROLL_AFTER after it ended, dashboards.daily),
+so filing a ticket costs one function call and nothing more.
 """
 
 from __future__ import annotations
@@ -64,6 +64,19 @@ CREATE = (
     + _function("dashboards_clock_stale", ("met_at", "stopped_at"))
     + _triggers("slas_slaclock", "dashboards_clock_stale", CLOCK_COLUMNS)
 )
+# The survey figures (dashboards 0002): an invitation counts on the day it was created.
+INVITATION_COLUMNS = (
+    "department_id", "requesting_department_id", "created_at", "withdrawn_at", "score",
+    "nps", "anonymous",
+)  # fmt: skip
+CREATE_INVITATIONS = _function("dashboards_invitation_stale", ("created_at",)) + _triggers(
+    "surveys_surveyinvitation", "dashboards_invitation_stale", INVITATION_COLUMNS
+)
+DROP_INVITATIONS = """
+DROP TRIGGER IF EXISTS surveys_surveyinvitation_stale_ins_del ON surveys_surveyinvitation;
+DROP TRIGGER IF EXISTS surveys_surveyinvitation_stale_upd ON surveys_surveyinvitation;
+DROP FUNCTION IF EXISTS dashboards_invitation_stale();
+"""
 DROP = """
 DROP TRIGGER IF EXISTS tickets_ticket_stale_ins_del ON tickets_ticket;
 DROP TRIGGER IF EXISTS tickets_ticket_stale_upd ON tickets_ticket;

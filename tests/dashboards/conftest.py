@@ -3,6 +3,7 @@ and the small fixed histories of tests/dashboards/history.py."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from tests.dashboards.history import (
     FIRST_DAY,
     LAST_DAY,
     NOW,
+    SINCE,
     Desk,
     Status,
     at,
@@ -153,3 +155,39 @@ def spread(berlin_it, desk, history):
     update("A", priority=Priority.HIGH)
     update("I", priority=Priority.LOW)
     return {"monitor": monitor, "laptop": desk.request_type, "pia": pia, "quinn": quinn}
+
+
+@pytest.fixture
+def clocks(it, hr):
+    """800 finished clocks of IT: met (some late), stopped after a breach, and a few
+    outside the period or of another department; business times from 0 s to 40 days,
+    many repeated, over two requesting departments (and none) and two assignees (and
+    none)."""
+    Kind, State = SlaClock.Kind, SlaClock.State
+    rng = random.Random(6)
+    ticket = TicketFactory(request_type=RequestTypeFactory(department=it))
+    groups = {
+        "requesting": [it.pk, hr.pk, None],
+        "assignee": [agent_of(it).pk, agent_of(it).pk, None],
+    }
+    rows = []
+    for i in range(800):
+        finished = SINCE + timedelta(minutes=rng.randrange(-3 * 24 * 60, 33 * 24 * 60))
+        seconds = rng.choice([0, 1, 59, 3600, 3600, rng.randrange(1, 40 * 86400)])
+        stopped = i % 7 == 0
+        breached = finished - timedelta(seconds=1) if stopped or i % 5 == 0 else None
+        rows.append(
+            SlaClock(
+                ticket=ticket, department=hr if i % 50 == 0 else it,
+                kind=Kind.RESOLUTION if i % 3 else Kind.FIRST_RESPONSE,
+                state=State.STOPPED if stopped else State.MET, target_seconds=3600,
+                started_at=SINCE - timedelta(days=5), consumed_seconds=seconds,
+                met_at=None if stopped else finished, stopped_at=finished if stopped else None,
+                breached_at=breached,
+                finished_requesting_department_id=rng.choice(groups["requesting"]),
+                finished_assignee_id=rng.choice(groups["assignee"]),
+                finished_priority=rng.choice([1, 2, 3, 4, None]),
+            )
+        )  # fmt: skip
+    SlaClock.objects.bulk_create(rows)
+    return rows

@@ -24,6 +24,9 @@ Status = Ticket.Status
 FIRST_DAY, LAST_DAY = date(2026, 3, 2), date(2026, 3, 15)
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=BERLIN)  # Monday after the period
 MIN, HOUR = 60, 3600
+# The period of the spread clocks (the `clocks` fixture): March 2026 but its last day, UTC.
+SINCE = datetime(2026, 3, 1, tzinfo=UTC)
+UNTIL = datetime(2026, 3, 31, tzinfo=UTC)
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:

@@ -6,9 +6,7 @@ whose business times spread over many buckets, repeat, and share buckets across 
 from __future__ import annotations
 
 import math
-import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -16,54 +14,17 @@ from django.db import connection
 from dashboards.clock_figures import clock_figures
 from dashboards.selectors import _finished_clocks, _sla_figures_grouping_sets, _sla_figures_portable
 from slas.models import SlaClock
-from tests.factories import RequestTypeFactory, TicketFactory, agent_of
+from tests.dashboards.history import SINCE, UNTIL
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the two-pass figures are PostgreSQL's"
 )
-SINCE = datetime(2026, 3, 1, tzinfo=UTC)
-UNTIL = datetime(2026, 3, 31, tzinfo=UTC)
 Kind, State = SlaClock.Kind, SlaClock.State
 
 
 def nearest_rank(values: list[int], p: int) -> int:
     ordered = sorted(values)
     return ordered[math.ceil(p * len(ordered) / 100) - 1]
-
-
-@pytest.fixture
-def clocks(it, hr):
-    """800 finished clocks of IT: met (some late), stopped after a breach, and a few
-    outside the period or of another department; business times from 0 s to 40 days,
-    many repeated, over two requesting departments (and none) and two assignees (and
-    none)."""
-    rng = random.Random(6)
-    ticket = TicketFactory(request_type=RequestTypeFactory(department=it))
-    groups = {
-        "requesting": [it.pk, hr.pk, None],
-        "assignee": [agent_of(it).pk, agent_of(it).pk, None],
-    }
-    rows = []
-    for i in range(800):
-        finished = SINCE + timedelta(minutes=rng.randrange(-3 * 24 * 60, 33 * 24 * 60))
-        seconds = rng.choice([0, 1, 59, 3600, 3600, rng.randrange(1, 40 * 86400)])
-        stopped = i % 7 == 0
-        breached = finished - timedelta(seconds=1) if stopped or i % 5 == 0 else None
-        rows.append(
-            SlaClock(
-                ticket=ticket, department=hr if i % 50 == 0 else it,
-                kind=Kind.RESOLUTION if i % 3 else Kind.FIRST_RESPONSE,
-                state=State.STOPPED if stopped else State.MET, target_seconds=3600,
-                started_at=SINCE - timedelta(days=5), consumed_seconds=seconds,
-                met_at=None if stopped else finished, stopped_at=finished if stopped else None,
-                breached_at=breached,
-                finished_requesting_department_id=rng.choice(groups["requesting"]),
-                finished_assignee_id=rng.choice(groups["assignee"]),
-                finished_priority=rng.choice([1, 2, 3, 4, None]),
-            )
-        )  # fmt: skip
-    SlaClock.objects.bulk_create(rows)
-    return rows
 
 
 def expected(rows, department, column):

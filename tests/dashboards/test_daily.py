@@ -18,12 +18,30 @@ from django.utils import timezone
 from dashboards.daily import daily_rollup, period_rows
 from dashboards.map import department_map
 from dashboards.models import DailyFigures, DailyRollup, StaleDay
-from dashboards.selectors import lead_dashboard
-from tests.dashboards.history import BERLIN, FIRST_DAY, LAST_DAY, NOW, Status, at
-from tests.factories import TicketFactory
+from dashboards.selectors import (
+    _finished_clocks,
+    _from_daily,
+    _sla_figures_portable,
+    lead_dashboard,
+)
+from slas.models import SlaClock
+from surveys.models import SurveyInvitation
+from surveys.services import survey_respond
+from tests.dashboards.history import (
+    BERLIN,
+    FIRST_DAY,
+    LAST_DAY,
+    NOW,
+    SINCE,
+    UNTIL,
+    Status,
+    at,
+)
+from tests.factories import RequestTypeFactory, TicketFactory
 from tickets.models import Ticket
 from tickets.selectors import local_days
 
+UTC_ZONE = zoneinfo.ZoneInfo("UTC")
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the daily figures are PostgreSQL's"
 )
@@ -44,10 +62,11 @@ def test_rolled_days_give_the_live_figures(berlin_it, history, spread, django_as
     state = DailyRollup.objects.get(department=berlin_it)
     assert (state.rolled_until, state.time_zone) == (last_rolled + timedelta(days=1), BERLIN.key)
     assert not StaleDay.objects.exists()  # the history's markers were cleared
-    # The roll-up's watermark, the stale days, the stored rows, the live ones; then the
-    # rest as before (test_figures_take_a_fixed_number_of_queries), with the agents'
-    # names (the spread history has assignees).
-    with django_assert_num_queries(11):
+    # The roll-up's watermark, the stale days, the stored rows, the live ones, the stored
+    # seconds of the buckets holding the percentiles; then the rest as before
+    # (test_figures_take_a_fixed_number_of_queries), with the agents' names (the spread
+    # history has assignees).
+    with django_assert_num_queries(12):
         stored = read(berlin_it)
     assert stored == live
     assert stored.resolution.finished and stored.by_assignee and stored.weeks
@@ -142,7 +161,9 @@ def test_period_rows_mix_stored_stale_and_live_days(berlin_it, history):
     daily_rollup(now=datetime(2026, 3, 9, 12, tzinfo=UTC))  # rolled until 8 March
     desk_day = date(2026, 3, 4)
     Ticket.objects.filter(pk=history["D"].pk).update(priority=1)  # filed 4 March: stale
-    rows = period_rows(departments=[(berlin_it.pk, BERLIN)], first_day=FIRST_DAY, last_day=LAST_DAY)
+    rows = period_rows(
+        departments=[(berlin_it.pk, BERLIN)], first_day=FIRST_DAY, last_day=LAST_DAY
+    ).rows
     days = {row.day for row in rows}
     assert desk_day in days and date(2026, 3, 10) in days
     stored = set(DailyFigures.objects.filter(department=berlin_it).values_list("day", flat=True))
@@ -153,3 +174,85 @@ def test_period_rows_mix_stored_stale_and_live_days(berlin_it, history):
 def test_beat_rolls_up_every_ten_minutes():
     entry = settings.CELERY_BEAT_SCHEDULE["dashboards-daily-rollup"]
     assert entry == {"task": "dashboards.tasks.daily_rollup_task", "schedule": 600.0}
+
+
+def test_percentiles_from_the_histograms_equal_the_portable_ones(clocks, it, hr):
+    """Over 800 clocks in many buckets (tests/dashboards/conftest.py `clocks`): rolled up
+    until 19 March, 10 March changed after it was rolled (so read live), the rest live;
+    every group's counts and nearest ranks equal those computed from the clocks. So does
+    the map, rolled or not."""
+    # Each department's roll-up starts at its first ticket (HR's clocks are on IT's).
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    daily_rollup(now=datetime(2026, 3, 20, 14, 30, tzinfo=UTC))
+    assert DailyRollup.objects.get(department=it).rolled_until == date(2026, 3, 20)
+    changed = next(c for c in clocks if c.met_at and c.met_at.date() == date(2026, 3, 10))
+    SlaClock.objects.filter(pk=changed.pk).update(consumed_seconds=12345)
+    assert StaleDay.objects.filter(department_id=it.pk).exists()
+    days = (SINCE.date(), UNTIL.date() - timedelta(days=1))
+    period = period_rows(departments=[(it.pk, UTC_ZONE)], first_day=days[0], last_day=days[1])
+    assert {row.fr_seconds is None for row in period.rows} == {True, False}  # stored and live
+    _, sla, _, _ = _from_daily(period, since=SINCE, until=UNTIL, tz=UTC_ZONE)
+    portable = _sla_figures_portable(_finished_clocks(department=it, since=SINCE, until=UNTIL))
+    assert len(portable) > 20 and sla == portable
+    rolled = department_map(first_day=days[0], last_day=days[1])
+    DailyRollup.objects.all().delete()
+    assert department_map(first_day=days[0], last_day=days[1]) == rolled
+    assert rolled.total.resolution.median_seconds is not None
+
+
+def test_a_whole_month_is_read_from_its_own_row(clocks, it, hr):
+    """20 February to 5 April: March from its month's row (while none of its days is
+    stale), the edge days from theirs; the figures, the weeks' tickets included, equal
+    those computed from the tickets and clocks."""
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    request_type = RequestTypeFactory(department=it)
+    for day in (1, 2, 9, 16, 31):  # tickets of March's weeks, and of its edges
+        ticket = TicketFactory(request_type=request_type)
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=datetime(2026, 3, day, 9, tzinfo=UTC))
+    daily_rollup(now=datetime(2026, 4, 10, 14, 30, tzinfo=UTC))
+    march = date(2026, 3, 1)
+    assert DailyFigures.objects.filter(department=it, month=True, day=march).exists()
+    first, last = date(2026, 2, 20), date(2026, 4, 5)
+    since, until = local_days(first_day=first, last_day=last, tz=UTC_ZONE)
+
+    def read_both(months):
+        period = period_rows(departments=[(it.pk, UTC_ZONE)], first_day=first, last_day=last)
+        assert [p.months for p in period.stored] == [months]
+        _, sla, _, _ = _from_daily(period, since=since, until=until, tz=UTC_ZONE)
+        portable = _sla_figures_portable(_finished_clocks(department=it, since=since, until=until))
+        assert len(portable) > 20 and sla == portable
+        board = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
+        assert board.created == 5 and [w.created for w in board.weeks][:7] == [0, 1, 1, 1, 1, 0, 1]
+        return board
+
+    rolled = read_both([march])
+    changed = next(c for c in clocks if c.met_at and c.met_at.date() == date(2026, 3, 10))
+    moved = hr.pk if changed.finished_requesting_department_id == it.pk else it.pk
+    SlaClock.objects.filter(pk=changed.pk).update(finished_requesting_department_id=moved)
+    stale = read_both([])  # March's days, 10 March live
+    daily_rollup(now=datetime(2026, 4, 10, 14, 40, tzinfo=UTC))
+    assert read_both([march]) == stale != rolled
+    DailyRollup.objects.all().delete()
+    live = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
+    assert live == stale
+
+
+def test_the_maps_satisfaction_reads_the_same_rolled_or_live(answered, it):
+    """The survey counts come from the daily figures too: an answer given after its
+    invitation's day was rolled up is counted at once, and rolled again."""
+    live = department_map(first_day=FIRST_DAY, last_day=LAST_DAY)
+    daily_rollup(now=NOW)
+    assert DailyFigures.objects.filter(department=it, invited__gt=0).exists()
+    assert department_map(first_day=FIRST_DAY, last_day=LAST_DAY) == live
+    total = next(cell for p, cell in live.totals if p == it).satisfaction
+    assert (total.invited, total.responses) == (6, 5)
+    invitation = SurveyInvitation.objects.get(ticket=answered[3])  # 5 March, unanswered
+    survey_respond(invitation=invitation, score=2, nps=None, comment="", now=NOW)
+    answered_now = department_map(first_day=FIRST_DAY, last_day=LAST_DAY)
+    total = next(cell for p, cell in answered_now.totals if p == it).satisfaction
+    assert (total.invited, total.responses) == (6, 6)
+    daily_rollup(now=NOW + timedelta(minutes=10))
+    assert not StaleDay.objects.exists()
+    assert department_map(first_day=FIRST_DAY, last_day=LAST_DAY) == answered_now
