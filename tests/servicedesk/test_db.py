@@ -43,7 +43,9 @@ def test_boolean_columns_spell_postgresql_booleans():
 
 # --- execute_prepared -------------------------------------------------------------------
 
-PREPARED = "SELECT %(a)s::integer + %(b)s::integer, %(a)s::integer * 2, '100%%'"
+PREPARED = (
+    "SELECT CAST(%(a)s AS integer) + CAST(%(b)s AS integer), CAST(%(a)s AS integer) * 2, '100%%'"
+)
 
 
 def _run_prepared(params: dict[str, int]) -> tuple[str, tuple[object, ...]]:
@@ -60,13 +62,14 @@ def _run_prepared(params: dict[str, int]) -> tuple[str, tuple[object, ...]]:
 
 
 def test_a_prepared_statement_answers_as_the_statement_would(db):
+    from django.db import connection
+
     from servicedesk.db import prepared_sql
 
     sql, row = _run_prepared({"a": 2, "b": 3})
     assert row == (5, 4, "100%")
-    assert prepared_sql(sql).replace("%(a)s", "2").replace("%(b)s", "3") == (
-        "SELECT 2::integer + 3::integer, 2::integer * 2, '100%%'"
-    )
+    if connection.vendor == "postgresql":  # the log shows EXECUTE; its SQL as written
+        assert prepared_sql(sql) == PREPARED
     assert _run_prepared({"a": 7, "b": 1})[1] == (8, 14, "100%")
 
 
