@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from api.models import ApiToken
 from servicedesk.config import config_generation_read, config_generation_sql
-from servicedesk.db import model_columns, model_from_row
+from servicedesk.db import execute_prepared, model_columns, model_from_row
 from tickets.models import Department
 from tickets.selectors import user_memberships_known, user_memberships_sql
 
@@ -95,7 +95,7 @@ def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken
         return None
     _, prefix, secret = parts
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(), [prefix])
+        execute_prepared(cursor, label="api_token", sql=_token_sql(), params=[prefix])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from outbox.models import Message
-from servicedesk.db import pg_unnest
+from servicedesk.db import execute_prepared, pg_unnest
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def outbox_enqueue_many(
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(messages))
         sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, label="outbox_enqueue", sql=sql, params=params)
         ids = [row[0] for row in cursor.fetchall()]
     outbox_deliver_after_commit(ids, chunk=delivery_chunk)
     return ids

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connection
 
-from servicedesk.db import pg_array, update_rows
+from servicedesk.db import execute_prepared, pg_array, update_rows
 from slas.idle import idle_restart_check
 from slas.models import IdleTimer, SlaClock, SlaSchedule, SlaSegment
 from slas.services import sla_clocks_insert_running, sla_clocks_new, soonest_deadlines
@@ -126,7 +126,7 @@ WITH v (kind, target_seconds, due_at, at_risk_at, next_check_at, checks) AS (
 )
 SELECT id, kind FROM c"""  # noqa: S608 (names from the models)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, label="sla_filed", sql=sql, params=params)
         ids = {kind: pk for pk, kind in cursor.fetchall()}
     for sla_clock in clocks:
         sla_clock.pk = ids[sla_clock.kind]

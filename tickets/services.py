@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from outbox.services import outbox_enqueue_many
-from servicedesk.db import pg_array
+from servicedesk.db import execute_prepared, pg_array
 from tickets import hooks
 from tickets.extra_fields import check_extra_fields
 from tickets.markdown import render_markdown
@@ -200,7 +200,8 @@ def _insert_filed(ticket: Ticket, events: list[TicketEvent]) -> None:
         [e.created_at for e in events],
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *(pg_array(column) for column in columns)])
+        params = [*values, *(pg_array(column) for column in columns)]
+        execute_prepared(cursor, label="ticket_filed", sql=sql, params=params)
         rows = cursor.fetchall()
     ticket.pk = rows[0][0]
     ticket._state.adding, ticket._state.db = False, connection.alias
@@ -257,7 +258,7 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
         f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
     )
     with connection.cursor() as cursor:
-        cursor.execute(select, params)
+        execute_prepared(cursor, label="department_turn", sql=select, params=params)
         row = cursor.fetchone()
     department = Department.from_db(
         connection.alias, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
@@ -299,7 +300,7 @@ def _fewest_open_agent(*, department_id: int) -> User | None:
         f"AND {t}.department_id = %(department)s), u.id LIMIT 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, label="fewest_open_agent", sql=sql, params=params)
         row = cursor.fetchone()
     if row is None:
         return None

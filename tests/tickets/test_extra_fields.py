@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.factories import RequestFieldFactory, TicketFactory
-from tickets.extra_fields import check_extra_fields
+from tickets.extra_fields import check_extra_fields, form_field_for
 from tickets.models import Department, RequestField, Ticket
 
 Kind = RequestField.Kind
@@ -213,3 +213,20 @@ def test_filing_form_renders_every_extra_field(client, laptop_type, requester):
     html = response.content.decode()
     for key in ("asset_tag", "details", "model", "needed_by", "quantity", "urgent"):
         assert f'name="extra__{key}"' in html
+
+
+def test_the_same_fields_checked_again_build_their_checks_once(laptop_type, monkeypatch):
+    """The fields of a cached request type are the same instances filing after filing:
+    their form fields are built once, and each filing's answers are checked anew."""
+    from tickets import extra_fields
+
+    built = []
+    monkeypatch.setattr(
+        extra_fields, "form_field_for", lambda f: built.append(f.key) or form_field_for(f)
+    )
+    fields = list(laptop_type.fields.all())
+    assert check_extra_fields(fields=fields, values={"model": "Dell"}) == {"model": "Dell"}
+    with pytest.raises(ValidationError) as refused:
+        check_extra_fields(fields=fields, values={"model": "Atari"})
+    assert list(refused.value.message_dict) == ["model"]
+    assert sorted(built) == sorted(f.key for f in fields)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from outbox.models import Message
+from servicedesk.db import prepared_sql
 from slas.sweep import sla_sweep
 from surveys.models import SurveyInvitation, SurveySettings
 from surveys.services import survey_respond
@@ -177,7 +178,8 @@ def test_a_sweep_batch_enqueues_its_deliveries_in_one_statement(
     frozen.move_to(T0 + timedelta(minutes=61))
     with CaptureQueriesContext(connection) as queries:
         sla_sweep(now=T0 + timedelta(minutes=61))
-    inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    statements = [prepared_sql(q["sql"]) for q in queries]  # the SQL of EXECUTEs
+    inserts = [sql for sql in statements if sql.lstrip().upper().startswith("INSERT")]
     assert len([sql for sql in inserts if "outbox_message" in sql]) == 1
     assert len([sql for sql in inserts if "webhooks_webhookdelivery" in sql]) == 1
     assert len(deliveries(first)) == len(deliveries(second)) == 5
