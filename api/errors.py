@@ -11,6 +11,7 @@ may not see is "not found", never "forbidden"), TransitionRefused → 409.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -71,8 +72,9 @@ def _code(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else exc.default_code
 
 
-def _flatten(detail: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
-    """{"extra": {"size": ["…"]}} → {"extra.size": ["…"]}; lists of messages as they are."""
+def _flatten(detail: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
+    """{"extra": {"size": ["…"]}} → {"extra.size": ["…"]}; lists of messages as they are
+    (a list serializer's errors are keyed by position)."""
     flat: dict[str, list[str]] = {}
     for key, value in detail.items():
         name = f"{prefix}{key}"
