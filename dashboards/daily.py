@@ -588,7 +588,8 @@ def _month_days_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]
     return f"({' OR '.join(conditions) or 'FALSE'})", params
 
 
-COUNTS = ("created", "resolved_once", "reopened", "resolved")
+# What dimension 0 counts per week (the weekly volume, the weekly satisfaction).
+WEEKLY = ("created", "resolved_once", "reopened", "resolved", *SURVEY_FIELDS)
 
 
 def _stored_rows(
@@ -597,8 +598,9 @@ def _stored_rows(
     # Added up in the database: a row per group (and per week for dimension 0, which the
     # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
     # period; each group's histograms come back as one concatenation, the seconds stay
-    # here (SlaTotals reads the few it needs). Dimension 0 counts tickets per week: a
-    # whole month's row gives its SLA figures, its days' rows its tickets.
+    # here (SlaTotals reads the few it needs). Dimension 0 counts tickets and survey
+    # invitations per week: a whole month's row gives its SLA figures, its days' rows
+    # its tickets and invitations.
     stored = list(stored)
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
 
@@ -613,7 +615,7 @@ def _stored_rows(
     summed = [f for f in FIELDS[4:] if not f.endswith(("_seconds", "_buckets", "_ends"))]
 
     def picked(field: str) -> str:
-        if field in COUNTS:
+        if field in WEEKLY:
             return (
                 f"CASE WHEN f.month AND f.dimension = {Dimension.ALL} THEN 0 ELSE {field} END "
                 f"AS {field}"
@@ -631,7 +633,7 @@ def _stored_rows(
     if dimensions is None or Dimension.ALL in dimensions:
         month_days, more = _month_days_condition(stored)
         no_sla = ", ".join(
-            f if f in COUNTS else "NULL::bytea" if f.endswith("_histogram") else "0" for f in summed
+            f if f in WEEKLY else "NULL::bytea" if f.endswith("_histogram") else "0" for f in summed
         )
         parts.append(
             f"SELECT department_id, day, dimension, key, {no_sla} "  # noqa: S608
