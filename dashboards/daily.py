@@ -662,7 +662,8 @@ class SlaTotals:
     """Several DayRows' SLA counts and histograms added up per key (a breakdown group, a
     map cell, a total), and each target's figures from them: the counts, and the exact
     nearest-rank median and 90th percentile of the met clocks' seconds (None without any:
-    the rows were read without them, or nothing was met).
+    the rows were read without them, or nothing was met; or not among the `percentiles`
+    asked for).
 
     A percentile p of n values is the r-th smallest, r = ceil(p n / 100) (percentile_disc's
     definition). The key's histogram (numpy adds up its rows' (bucket, count) pairs) says
@@ -672,8 +673,9 @@ class SlaTotals:
     day's list, merged. So a year costs its histograms and a few buckets' seconds, not a
     sort of every value."""
 
-    def __init__(self, period: PeriodRows) -> None:
+    def __init__(self, period: PeriodRows, percentiles: Sequence[int] = PERCENTILES) -> None:
         self._stored = period.stored
+        self._percentiles = percentiles
         self._counts: dict[tuple[str, Hashable], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._histograms: dict[tuple[str, Hashable], list[bytes]] = defaultdict(list)
         # The stored groups (department, dimension, key) whose days hold the key's seconds.
@@ -713,7 +715,7 @@ class SlaTotals:
             cumulative = np.cumsum(per_bucket)
             n = int(cumulative[-1])
             found = []
-            for p in PERCENTILES:
+            for p in self._percentiles:
                 rank = -(-p * n // 100)
                 bucket = int(np.searchsorted(cumulative, rank))  # first with >= rank
                 before = int(cumulative[bucket - 1]) if bucket else 0
