@@ -120,13 +120,19 @@ class DayRange:
 
 
 def daily_sql(
-    ranges: Sequence[DayRange], dimensions: Sequence[int] | None = None, *, months: bool = False
+    ranges: Sequence[DayRange],
+    dimensions: Sequence[int] | None = None,
+    *,
+    months: bool = False,
+    packed: bool = True,
 ) -> tuple[str, list[Any]]:
     """SELECT of the DailyFigures rows (FIELDS, in order) of `ranges`: for each
     department, local day and group, what `DailyFigures` says. Rows only for groups with
     something to count; every dimension's rows add up to the day's dimension-0 row. Only
     the rows of `dimensions` when given (dimension 0's resolved count is always there).
-    With `months`: a row per local month instead (`day` its first), of the ranges' days."""
+    With `months`: a row per local month instead (`day` its first), of the ranges' days.
+    Without `packed` (a read, not a roll-up): the met seconds as a sorted int[] and no
+    histograms, buckets nor ends (NULL), which Python computes faster (`_live_row`)."""
     unit = (
         "date_trunc('month', {0} AT TIME ZONE %s)::date"
         if months
@@ -220,10 +226,12 @@ def daily_sql(
             f"array_agg(s ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
         )
 
-    def packed(kind: str) -> str:
+    def packed_seconds(kind: str) -> str:
         """A kind's sorted seconds (int[]) packed (int4send), and their histogram: as
         (bucket, count) pairs for Python, and as arrays of the buckets and of where each
         ends in the seconds (a running count) for `SlaTotals` to slice them in SQL."""
+        if not packed:
+            return f"g.{kind}_seconds, NULL::bytea, NULL::int2[], NULL::int[]"
         return (
             f"(SELECT string_agg(int4send(v), ''::bytea ORDER BY i) "  # noqa: S608
             f"FROM unnest(g.{kind}_seconds) WITH ORDINALITY u(v, i)), "
@@ -231,6 +239,8 @@ def daily_sql(
         )
 
     def histogram(kind: str) -> str:
+        if not packed:
+            return ""
         return (
             "LEFT JOIN LATERAL (SELECT "  # noqa: S608
             "string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) AS pairs, "
@@ -242,8 +252,8 @@ def daily_sql(
 
     sql = f"""
         SELECT d, day, dim, key, created, resolved_once, reopened, resolved, fr_finished,
-               fr_met, fr_breached, {packed("fr")}, res_finished, res_met, res_breached,
-               {packed("res")}, {", ".join(SURVEY_FIELDS)}
+               fr_met, fr_breached, {packed_seconds("fr")}, res_finished, res_met,
+               res_breached, {packed_seconds("res")}, {", ".join(SURVEY_FIELDS)}
         FROM (
         SELECT d, day, dim, key, SUM(created)::int AS created,
                SUM(resolved_once)::int AS resolved_once, SUM(reopened)::int AS reopened,
@@ -421,14 +431,14 @@ class DayRow(NamedTuple):
     fr_finished: int
     fr_met: int
     fr_breached: int
-    fr_seconds: bytes | None  # sorted int4send values; a live day's only
+    fr_seconds: bytes | list[int] | None  # sorted (int4send values); a live day's only
     fr_histogram: bytes | None  # (bucket, count) pairs, HISTOGRAM
     fr_buckets: list[int] | None  # (a live day's only, unused here)
     fr_ends: list[int] | None
     res_finished: int
     res_met: int
     res_breached: int
-    res_seconds: bytes | None
+    res_seconds: bytes | list[int] | None
     res_histogram: bytes | None
     res_buckets: list[int] | None
     res_ends: list[int] | None
@@ -534,7 +544,7 @@ def period_rows(
             DayRange(tuple(pks), zoneinfo.ZoneInfo(key), first, last)
             for (key, first, last), pks in live.items()
         ]
-        sql, params = daily_sql(ranges, dimensions)
+        sql, params = daily_sql(ranges, dimensions, packed=False)
         # The same rows as the stored ones: without the kinds not asked for.
         unasked: dict[str, Any] = {
             f"{kind}_{part}": None
@@ -545,11 +555,32 @@ def period_rows(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows += [
-                DayRow(*row)._replace(**unasked)
+                _live_row(DayRow(*row))._replace(**unasked)
                 for row in cursor.fetchall()
                 if dimensions is None or row[2] in dimensions
             ]
     return PeriodRows(rows, stored)
+
+
+_BOUNDS_ARRAY = np.array(BOUNDS, dtype=np.int64)
+
+
+def _live_row(row: DayRow) -> DayRow:
+    """A row read by `daily_sql` without `packed`: its seconds (sorted lists) with
+    their histograms, as the stored rows' (width_bucket's buckets)."""
+    found: dict[str, Any] = {}
+    for kind in ("fr", "res"):
+        values = getattr(row, f"{kind}_seconds")
+        if values is None:
+            continue
+        buckets, counts = np.unique(
+            np.searchsorted(_BOUNDS_ARRAY, np.array(values, dtype=np.int64), side="right"),
+            return_counts=True,
+        )
+        pairs = np.empty(len(buckets), dtype=HISTOGRAM)
+        pairs["bucket"], pairs["count"] = buckets, counts
+        found[f"{kind}_histogram"] = pairs.tobytes()
+    return row._replace(**found) if found else row
 
 
 def _zone(departments: Sequence[tuple[int, zoneinfo.ZoneInfo]], pk: int) -> zoneinfo.ZoneInfo:
@@ -588,7 +619,8 @@ def _month_days_condition(stored: Iterable[StoredDays]) -> tuple[str, list[Any]]
     return f"({' OR '.join(conditions) or 'FALSE'})", params
 
 
-COUNTS = ("created", "resolved_once", "reopened", "resolved")
+# What dimension 0 counts per week (the weekly volume, the weekly satisfaction).
+WEEKLY = ("created", "resolved_once", "reopened", "resolved", *SURVEY_FIELDS)
 
 
 def _stored_rows(
@@ -597,8 +629,9 @@ def _stored_rows(
     # Added up in the database: a row per group (and per week for dimension 0, which the
     # weekly volume needs), not per day, so Python handles a few hundred rows whatever the
     # period; each group's histograms come back as one concatenation, the seconds stay
-    # here (SlaTotals reads the few it needs). Dimension 0 counts tickets per week: a
-    # whole month's row gives its SLA figures, its days' rows its tickets.
+    # here (SlaTotals reads the few it needs). Dimension 0 counts tickets and survey
+    # invitations per week: a whole month's row gives its SLA figures, its days' rows
+    # its tickets and invitations.
     stored = list(stored)
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
 
@@ -613,7 +646,7 @@ def _stored_rows(
     summed = [f for f in FIELDS[4:] if not f.endswith(("_seconds", "_buckets", "_ends"))]
 
     def picked(field: str) -> str:
-        if field in COUNTS:
+        if field in WEEKLY:
             return (
                 f"CASE WHEN f.month AND f.dimension = {Dimension.ALL} THEN 0 ELSE {field} END "
                 f"AS {field}"
@@ -631,7 +664,7 @@ def _stored_rows(
     if dimensions is None or Dimension.ALL in dimensions:
         month_days, more = _month_days_condition(stored)
         no_sla = ", ".join(
-            f if f in COUNTS else "NULL::bytea" if f.endswith("_histogram") else "0" for f in summed
+            f if f in WEEKLY else "NULL::bytea" if f.endswith("_histogram") else "0" for f in summed
         )
         parts.append(
             f"SELECT department_id, day, dimension, key, {no_sla} "  # noqa: S608
@@ -660,7 +693,8 @@ class SlaTotals:
     """Several DayRows' SLA counts and histograms added up per key (a breakdown group, a
     map cell, a total), and each target's figures from them: the counts, and the exact
     nearest-rank median and 90th percentile of the met clocks' seconds (None without any:
-    the rows were read without them, or nothing was met).
+    the rows were read without them, or nothing was met; or not among the `percentiles`
+    asked for).
 
     A percentile p of n values is the r-th smallest, r = ceil(p n / 100) (percentile_disc's
     definition). The key's histogram (numpy adds up its rows' (bucket, count) pairs) says
@@ -670,8 +704,9 @@ class SlaTotals:
     day's list, merged. So a year costs its histograms and a few buckets' seconds, not a
     sort of every value."""
 
-    def __init__(self, period: PeriodRows) -> None:
+    def __init__(self, period: PeriodRows, percentiles: Sequence[int] = PERCENTILES) -> None:
         self._stored = period.stored
+        self._percentiles = percentiles
         self._counts: dict[tuple[str, Hashable], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._histograms: dict[tuple[str, Hashable], list[bytes]] = defaultdict(list)
         # The stored groups (department, dimension, key) whose days hold the key's seconds.
@@ -695,7 +730,8 @@ class SlaTotals:
                 if values is None:  # stored days: the seconds are in the database
                     self._sources[(kind, key)].add((row.department_id, row.dimension, row.key))
                 else:
-                    self._live[(kind, key)].append(_unpacked(values))
+                    live = values if isinstance(values, list) else _unpacked(values)
+                    self._live[(kind, key)].append(live)
 
     def figures(self) -> Iterator[tuple[str, Hashable, Figures]]:
         """(kind, key, (finished, met, breached, median, p90)) for each key and kind with
@@ -711,7 +747,7 @@ class SlaTotals:
             cumulative = np.cumsum(per_bucket)
             n = int(cumulative[-1])
             found = []
-            for p in PERCENTILES:
+            for p in self._percentiles:
                 rank = -(-p * n // 100)
                 bucket = int(np.searchsorted(cumulative, rank))  # first with >= rank
                 before = int(cumulative[bucket - 1]) if bucket else 0

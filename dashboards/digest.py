@@ -143,7 +143,7 @@ def digest_build(*, department: Department, week: DigestWeek, now: datetime) -> 
     tz = department_time_zone(department)
     board = lead_dashboard(department=department, since=week.since, until=week.until, tz=tz,
                            now=now)  # fmt: skip
-    satisfaction = lead_satisfaction(stats=board.satisfaction, tz=tz)
+    satisfaction = lead_satisfaction(stats=board.satisfaction, tz=tz, weeks=board.survey_weeks)
     query = urlencode({"first_day": week.first_day, "last_day": week.last_day})
     url = f"{settings.SITE_URL}{reverse('lead_dashboard', args=[department.code])}?{query}"
     return Digest(

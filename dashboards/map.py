@@ -224,8 +224,9 @@ def _from_daily(
 ]:
     """`_volume` and `_sla` on PostgreSQL, from the daily figures by requesting
     department (`dashboards.daily.period_rows`, each provider's own local days): counts
-    added up, the resolution clocks' histograms for the exact percentiles of each cell
-    and total (`SlaTotals`) (the first response's are not shown: None)."""
+    added up, the resolution clocks' histograms for the exact median of each cell and
+    total (`SlaTotals`) (the first response's and the 90th percentiles are not shown:
+    None)."""
     period = period_rows(
         departments=[(p.pk, department_time_zone(p)) for p in providers],
         first_day=first_day,
@@ -234,7 +235,7 @@ def _from_daily(
         seconds=["res_seconds"],
     )
     volume: dict[tuple[int, int | None], int] = defaultdict(int)
-    totals = SlaTotals(period)
+    totals = SlaTotals(period, percentiles=[50])  # the map shows no 90th percentile
     invited: dict[tuple[int, int | None], dict[str, Any]] = {}
     for row in period.rows:
         for key in _with_totals(row.department_id, row.key or None):
@@ -286,7 +287,8 @@ def _sla_grouping_sets(periods: list[Period]) -> dict[tuple[str, int, int | None
     for (n, kind, values), counted in figures.items():
         provider = values[0] if n in (0, 1) else TOTAL
         requester_id = values[-1] if n in (0, 2) else TOTAL
-        result[(kind, provider, requester_id)] = SlaFigures(*counted)
+        # The median only (finished, met, breached, median), as the map shows.
+        result[(kind, provider, requester_id)] = SlaFigures(*counted[:4])
     return result
 
 
@@ -323,8 +325,8 @@ def _sla_portable(periods: list[Period]) -> dict[tuple[str, int, int | None], Sl
         (zero, zero),
     ]
     percentiles = met_percentiles(clocks.filter(kind=Kind.RESOLUTION), parts)
-    return {
-        key: SlaFigures(finished, met, breached, *percentiles.get(key, (None, None)))
+    return {  # the median only, as from the daily figures (`_from_daily`)
+        key: SlaFigures(finished, met, breached, percentiles.get(key, (None, None))[0])
         for key, (finished, met, breached) in counts.items()
     }
 

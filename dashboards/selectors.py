@@ -56,6 +56,7 @@ from django.http import Http404
 from accounts.models import User
 from dashboards.clock_figures import CLOCK_GROUP_DB_COLUMNS, clock_figures
 from dashboards.daily import PeriodRows, SlaTotals, period_rows
+from dashboards.models import DailyFigures
 from slas.models import SlaClock
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 from surveys.stats import (
@@ -79,6 +80,7 @@ from tickets.selectors import (
 Kind = SlaClock.Kind
 State = SlaClock.State
 KINDS = (Kind.FIRST_RESPONSE, Kind.RESOLUTION)
+DailyDimension = DailyFigures.Dimension
 DAY = timedelta(days=1)
 # (label, lower bound inclusive, upper bound exclusive) of an open ticket's age.
 AGE_BUCKETS: tuple[tuple[str, timedelta, timedelta | None], ...] = (
@@ -182,6 +184,9 @@ class LeadDashboard:
     by_assignee: list[BreakdownRow]
     by_priority: list[BreakdownRow]
     satisfaction: SurveyStats
+    # The invitations' counts (SURVEY_AGGREGATES) per local week (Monday) when read from
+    # the daily figures, for `lead_satisfaction`; None: it counts them itself.
+    survey_weeks: dict[date, dict[str, int]] | None = None
 
     @property
     def reopen_percent(self) -> float | None:
@@ -207,7 +212,9 @@ def lead_dashboard(
     if days is not None and connection.vendor == "postgresql":
         period = period_rows(departments=[(department.pk, tz)], first_day=days[0], last_day=days[1])
         volume, sla, weeks, reopen = _from_daily(period, since=since, until=until, tz=tz)
+        survey_weeks, requesting_rows = _surveys_from_daily(period)
     else:
+        survey_weeks, requesting_rows = None, None
         created = Ticket.objects.filter(
             department=department, created_at__gte=since, created_at__lt=until
         )
@@ -224,7 +231,11 @@ def lead_dashboard(
     names = _group_names({*volume, *(group for _, group in sla)})
     live = _live(department=department, now=now)
     surveys = survey_stats(
-        department=department, since=since, until=until, by_requesting_department=True
+        department=department,
+        since=since,
+        until=until,
+        by_requesting_department=True,
+        requesting_rows=requesting_rows,
     )
     satisfaction = {figures.label: figures for figures in surveys.by_requesting_department}
     breakdowns = {
@@ -254,6 +265,7 @@ def lead_dashboard(
         by_assignee=breakdowns["assignee"],
         by_priority=breakdowns["priority"],
         satisfaction=surveys,
+        survey_weeks=survey_weeks,
     )
 
 
@@ -299,6 +311,32 @@ def _from_daily(
         for monday in _mondays(since=since, until=until, tz=tz)
     ]
     return volume, sla, weeks, reopen
+
+
+def _surveys_from_daily(
+    period: PeriodRows,
+) -> tuple[dict[date, dict[str, int]], list[dict[str, Any]]]:
+    """The invitations' counts (SURVEY_AGGREGATES) per local week (Monday) and per
+    requesting department (a row for each with invitations) from the period's daily rows:
+    what `lead_satisfaction`'s weekly query and `survey_stats`' breakdown count."""
+    weeks: dict[date, dict[str, int]] = {}
+    requesting: dict[int | None, dict[str, Any]] = {}
+    for row in period.rows:
+        if not row.invited:
+            continue
+        if row.dimension == DailyDimension.ALL:
+            monday = row.day - timedelta(days=row.day.weekday())
+            counts = weeks.setdefault(monday, dict.fromkeys(SURVEY_AGGREGATES, 0))
+        elif row.dimension == DailyDimension.REQUESTING_DEPARTMENT:
+            key = row.key or None
+            counts = requesting.setdefault(
+                key, {"requesting_department": key, **dict.fromkeys(SURVEY_AGGREGATES, 0)}
+            )
+        else:
+            continue
+        for name in SURVEY_AGGREGATES:
+            counts[name] += getattr(row, name)
+    return weeks, list(requesting.values())
 
 
 def _finished_clocks(
@@ -722,11 +760,12 @@ class LeadSatisfaction:
 
 
 def lead_satisfaction(
-    *, stats: SurveyStats, tz: zoneinfo.ZoneInfo
+    *, stats: SurveyStats, tz: zoneinfo.ZoneInfo, weeks: dict[date, dict[str, int]] | None = None
 ) -> LeadSatisfaction:  # fmt: skip
     """The satisfaction section beside `stats` (surveys.stats over the same period and
     department): the average per local week, the latest comments and the open low-score
-    follow-ups. Three queries.
+    follow-ups. Three queries; two when given the invitations' counts per week (`weeks`,
+    the lead dashboard's `survey_weeks`).
 
     The weeks obey the same anonymity rule as the stats (no week under the minimum group
     size shows a score, nor can be worked out from the others). Comments count the same
@@ -737,21 +776,23 @@ def lead_satisfaction(
     department, since, until = stats.department, stats.since, stats.until
     limit = stats.min_group_size if stats.anonymous else 0
     invitations = invitations_in(department=department, since=since, until=until)
-    rows = cast(
-        list[dict[str, Any]],
-        list(
-            invitations.annotate(week=TruncWeek("created_at", tzinfo=tz))
-            .values("week")
-            .order_by("week")
-            .annotate(**SURVEY_AGGREGATES)
-        ),
-    )
-    by_week = {_local_date(row["week"], tz): row for row in rows}
+    by_week: dict[date, dict[str, Any]] = dict(weeks or {})
+    if weeks is None:
+        rows = cast(
+            list[dict[str, Any]],
+            list(
+                invitations.annotate(week=TruncWeek("created_at", tzinfo=tz))
+                .values("week")
+                .order_by("week")
+                .annotate(**SURVEY_AGGREGATES)
+            ),
+        )
+        by_week = {_local_date(row["week"], tz): row for row in rows}
     starts = _mondays(since=since, until=until, tz=tz)
     figures = [
         survey_figures(start.isoformat(), by_week.get(start) or _NO_ANSWERS) for start in starts
     ]
-    weeks = [
+    shown = [
         SatisfactionWeek(start, week)
         for start, week in zip(starts, hide_small_groups(figures, limit), strict=True)
     ]
@@ -762,7 +803,7 @@ def lead_satisfaction(
     open_follow_ups = FollowUp.objects.filter(department=department, closed_at__isnull=True)
     return LeadSatisfaction(
         stats=stats,
-        weeks=weeks,
+        weeks=shown,
         comments=comments,
         comments_withheld=withheld,
         open_follow_ups=open_follow_ups.count(),

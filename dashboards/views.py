@@ -52,7 +52,9 @@ def lead_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     board = selectors.lead_dashboard(
         department=department, since=since, until=until, tz=tz, now=now
     )
-    satisfaction = selectors.lead_satisfaction(stats=board.satisfaction, tz=tz)
+    satisfaction = selectors.lead_satisfaction(
+        stats=board.satisfaction, tz=tz, weeks=board.survey_weeks
+    )
     if csv_table is not None:
         if status != 200:
             return HttpResponse("Choose a valid period.", status=status, content_type="text/plain")

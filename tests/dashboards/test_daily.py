@@ -23,10 +23,12 @@ from dashboards.selectors import (
     _from_daily,
     _sla_figures_portable,
     lead_dashboard,
+    lead_satisfaction,
 )
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation
 from surveys.services import survey_respond
+from surveys.stats import survey_stats
 from tests.dashboards.history import (
     BERLIN,
     FIRST_DAY,
@@ -65,8 +67,9 @@ def test_rolled_days_give_the_live_figures(berlin_it, history, spread, django_as
     # The roll-up's watermark, the stale days, the stored rows, the live ones, the stored
     # seconds of the buckets holding the percentiles; then the rest as before
     # (test_figures_take_a_fixed_number_of_queries), with the agents' names (the spread
-    # history has assignees).
-    with django_assert_num_queries(12):
+    # history has assignees), less the survey counts by requesting department (from the
+    # daily rows).
+    with django_assert_num_queries(11):
         stored = read(berlin_it)
     assert stored == live
     assert stored.resolution.finished and stored.by_assignee and stored.weeks
@@ -256,3 +259,29 @@ def test_the_maps_satisfaction_reads_the_same_rolled_or_live(answered, it):
     daily_rollup(now=NOW + timedelta(minutes=10))
     assert not StaleDay.objects.exists()
     assert department_map(first_day=FIRST_DAY, last_day=LAST_DAY) == answered_now
+
+
+def test_the_lead_dashboards_satisfaction_reads_the_same_rolled_or_live(answered, it):
+    """The survey figures by requesting department and per week come from the daily
+    figures (a whole month's weeks from its days' rows), as the invitations count them."""
+    first, last = date(2026, 2, 20), date(2026, 4, 5)
+    since, until = local_days(first_day=first, last_day=last, tz=UTC_ZONE)
+
+    def section():
+        board = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
+        return lead_satisfaction(stats=board.satisfaction, tz=UTC_ZONE, weeks=board.survey_weeks)
+
+    counted = lead_satisfaction(
+        stats=survey_stats(department=it, since=since, until=until, by_requesting_department=True),
+        tz=UTC_ZONE,
+    )
+    assert section() == counted
+    daily_rollup(now=datetime(2026, 4, 10, 14, 30, tzinfo=UTC))
+    assert DailyFigures.objects.filter(department=it, month=True, invited=6).exists()
+    rolled = section()
+    assert rolled == counted
+    assert [(w.start, w.figures.responses) for w in rolled.weeks if w.figures.invited] == [
+        (date(2026, 3, 2), 3),
+        (date(2026, 3, 9), 2),
+    ]
+    assert [(f.invited, f.responses) for f in rolled.stats.by_requesting_department] == [(6, 5)]

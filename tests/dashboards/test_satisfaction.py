@@ -30,7 +30,7 @@ def section(department, first_day=date(2026, 3, 2), last_day=date(2026, 3, 15)):
     tz = department_time_zone(department)
     since, until = local_days(first_day=first_day, last_day=last_day, tz=tz)
     board = lead_dashboard(department=department, since=since, until=until, tz=tz, now=NOW)
-    return lead_satisfaction(stats=board.satisfaction, tz=tz)
+    return lead_satisfaction(stats=board.satisfaction, tz=tz, weeks=board.survey_weeks)
 
 
 def test_average_distribution_rate_and_nps(it, answered):
