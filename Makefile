@@ -66,6 +66,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 fmt: install
 	$(BIN)/ruff format .

@@ -148,7 +148,7 @@ def ticket_sla_for(
         clocks = clocks.filter(department_id=ticket.department_id, kind__in=REQUESTER_KINDS)
     # Oldest first, sorted here: an ORDER BY next to the joined departments and calendars
     # costs Django more Python than the whole query (it hashes every selected column to
-    # match the ordering against them; 9% of an API filing's CPU, py-spy of bench apifiling).
+    # match the ordering against them).
     rows = sorted(clocks.order_by(), key=lambda sla_clock: (sla_clock.started_at, sla_clock.pk))
     return _clock_views(
         rows, ticket=ticket, now=now, sees_everything=sees_everything, timeline=timeline
