@@ -284,7 +284,8 @@ def _agent_from_row(row: Sequence[Any]) -> User:
 def _fewest_open_agent(*, department_id: int) -> User | None:
     """The available agent with the fewest open tickets of the department (the lowest id
     among equals), or None; on PostgreSQL with their memberships (see `_take_turn`).
-    Counted per agent through the (assignee, status) index."""
+    Counted per agent through the (assignee, status, department) index, from the index
+    alone once the table is vacuumed."""
     u = User._meta.db_table
     m = Membership._meta.db_table
     t = Ticket._meta.db_table
