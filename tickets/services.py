@@ -138,9 +138,11 @@ def ticket_create(
             updated_at=now,
             status_changed_at=now,
         )
-        # The ticket and its audit events in one statement, their emails (the receipt,
-        # the assignee's) in another, then what other apps derive, in the order of the
-        # events.
+        # What other apps keep on the ticket row (its SLA deadlines) before it is
+        # written; the ticket and its audit events in one statement, their emails (the
+        # receipt, the assignee's) in another, then what other apps derive, in the order
+        # of the events.
+        hooks.ticket_filing(ticket=ticket, now=now)
         event = _event(ticket, created_by, TicketEvent.Action.CREATED, now=now)
         assigned = _assignment_event(ticket=ticket, actor=None, old=None, now=now)
         _insert_filed(ticket, [event, *([assigned] if assignee else [])])
