@@ -19,6 +19,7 @@ class SlasConfig(AppConfig):
         # (admin inlines), whose save moves its updated_at, which the cache keys by.
         invalidate_on_change(BusinessCalendar)
 
+        hooks.register_filing(filing.sla_on_ticket_filing)
         hooks.register(filing.sla_on_ticket_filed)
         hooks.register(services.sla_on_ticket_change)
         hooks.register(idle.idle_on_ticket_change)

@@ -1,13 +1,16 @@
 """What filing a ticket starts in slas, written together: its SLA clocks (each with its
 schedule row and first segment), the ticket's deadline columns and its “no update” timer.
 
-A ticket hook (slas/apps.py), for hooks.CREATED only: `sla_on_ticket_change` and
-`idle_on_ticket_change` handle every later change. The deadlines are computed in Python
-by the same code as every other clock start (`sla_clocks_new`, `idle_restart_check`, on
-slas/clock.py); on PostgreSQL the rows are then written by ONE statement (data-modifying
-CTEs), where the ORM took five (clocks, schedules, segments, the ticket's update, the
-timer), each more Python to build than to run. SQLite has no data-modifying CTEs: the
-same rows in those five statements there.
+Two ticket hooks (slas/apps.py), for filing only: `sla_on_ticket_filing` before the
+ticket is inserted computes its clocks and sets the ticket's deadline columns, so the
+ticket row is written with them (an UPDATE of it afterwards wrote a second version of
+the row with an entry in each of its indexes); `sla_on_ticket_filed` (hooks.CREATED)
+writes the clocks and the timer. `sla_on_ticket_change` and `idle_on_ticket_change`
+handle every later change. The deadlines are computed in Python by the same code as
+every other clock start (`sla_clocks_new`, `idle_restart_check`, on slas/clock.py); on
+PostgreSQL the rows are then written by ONE statement (data-modifying CTEs), where the
+ORM took four (clocks, schedules, segments, the timer), each more Python to build than
+to run. SQLite has no data-modifying CTEs: the same rows in those four statements there.
 
 The clocks written stay on the ticket instance in hand (`sla_clocks_filed`), so the API
 answers a filing with them without reading them back.
@@ -21,7 +24,7 @@ from typing import Any
 
 from django.db import connection
 
-from servicedesk.db import execute_prepared, pg_array, update_rows
+from servicedesk.db import execute_prepared, pg_array
 from slas.idle import idle_restart_check
 from slas.models import IdleTimer, SlaClock, SlaSchedule, SlaSegment
 from slas.services import sla_clocks_insert_running, sla_clocks_new, soonest_deadlines
@@ -32,22 +35,35 @@ Kind = SlaClock.Kind
 FILED_KINDS = (Kind.FIRST_RESPONSE, Kind.RESOLUTION)
 
 
-def sla_on_ticket_filed(change: hooks.TicketChange) -> None:
-    """Ticket hook: start a new ticket's clocks and timer."""
-    if change.kind != hooks.CREATED:
-        return
-    ticket, now = change.ticket, change.now
+def sla_on_ticket_filing(ticket: Ticket, now: datetime) -> None:
+    """Filing hook, before the insert: the new ticket's clocks (in memory, on the
+    ticket) and its deadline columns."""
     clocks = sla_clocks_new(ticket=ticket, now=now, kinds=FILED_KINDS)
     # A new ticket is new, never waiting: every clock runs.
     ticket.sla_due_at, ticket.sla_at_risk_at = soonest_deadlines(
-        [ticket.pk], [(ticket.pk, c.due_at, c.at_risk_at) for c in clocks]
-    )[ticket.pk]
+        [0], [(0, c.due_at, c.at_risk_at) for c in clocks]
+    )[0]
+    ticket._sla_clocks_filed = clocks  # type: ignore[attr-defined]
+
+
+def sla_on_ticket_filed(change: hooks.TicketChange) -> None:
+    """Ticket hook: write a new ticket's clocks (`sla_on_ticket_filing`) and start its
+    timer."""
+    if change.kind != hooks.CREATED:
+        return
+    ticket, now = change.ticket, change.now
+    clocks = sla_clocks_filed(ticket)
+    if clocks is None:
+        raise RuntimeError(
+            f"{ticket.reference} was announced as created without ticket_filing first"
+        )
+    for sla_clock in clocks:
+        sla_clock.ticket = ticket  # assigned before the ticket had its id
     idle_check = idle_restart_check(ticket=ticket, now=now)
     if connection.vendor == "postgresql":
         _write_in_one_statement(ticket=ticket, clocks=clocks, idle_check=idle_check, now=now)
     else:
         _write(ticket=ticket, clocks=clocks, idle_check=idle_check, now=now)
-    ticket._sla_clocks_filed = clocks  # type: ignore[attr-defined]
 
 
 def sla_clocks_filed(ticket: Ticket) -> list[SlaClock] | None:
@@ -60,12 +76,6 @@ def _write(
     *, ticket: Ticket, clocks: list[SlaClock], idle_check: datetime | None, now: datetime
 ) -> None:
     sla_clocks_insert_running(clocks, now=now)
-    if clocks:
-        update_rows(
-            Ticket,
-            ["sla_due_at", "sla_at_risk_at"],
-            [(ticket.sla_due_at, ticket.sla_at_risk_at, ticket.pk)],
-        )
     IdleTimer.objects.create(
         ticket=ticket, department_id=ticket.department_id, since=now, next_check_at=idle_check
     )
@@ -76,8 +86,8 @@ def _write_in_one_statement(
 ) -> None:
     """The rows `_write` writes, in one statement; the clocks get their ids."""
     q = connection.ops.quote_name
-    clock, schedule, segment, timer, ticket_table = (
-        q(model._meta.db_table) for model in (SlaClock, SlaSchedule, SlaSegment, IdleTimer, Ticket)
+    clock, schedule, segment, timer = (
+        q(model._meta.db_table) for model in (SlaClock, SlaSchedule, SlaSegment, IdleTimer)
     )
     params: dict[str, Any] = {
         "ticket": ticket.pk,
@@ -93,8 +103,6 @@ def _write_in_one_statement(
         "at_risk": pg_array(c.at_risk_at for c in clocks),
         "next_check": pg_array(c.next_check_at for c in clocks),
         "checks": pg_array(c.sweep_schedule.checks for c in clocks),
-        "ticket_due": ticket.sla_due_at,
-        "ticket_at_risk": ticket.sla_at_risk_at,
         "idle_check": idle_check,
     }
     # The clocks of one filing share their policy and warnings (sla_clocks_new).
@@ -117,9 +125,6 @@ WITH v (kind, target_seconds, due_at, at_risk_at, next_check_at, checks) AS (
 ), g AS (
     INSERT INTO {segment} (clock_id, department_id, state, reason, started_at)
     SELECT c.id, %(department)s, %(segment_running)s, '', %(now)s FROM c
-), t AS (
-    UPDATE {ticket_table} SET sla_due_at = %(ticket_due)s, sla_at_risk_at = %(ticket_at_risk)s
-    WHERE id = %(ticket)s AND EXISTS (SELECT 1 FROM c)
 ), i AS (
     INSERT INTO {timer} (ticket_id, department_id, since, fired_seconds, next_check_at)
     VALUES (%(ticket)s, %(department)s, %(now)s, 0, %(idle_check)s)

@@ -4,6 +4,11 @@ Ticket services call `ticket_changed` inside their transaction, after writing th
 change. Apps that keep state derived from tickets (SLA clocks, surveys, webhooks)
 register a listener in their AppConfig.ready(), so `tickets` never imports them. A
 listener runs in the same transaction: if it raises, the whole change rolls back.
+
+Filing also calls `ticket_filing` just before it inserts the new ticket, so an app that
+keeps columns on the ticket itself (slas: its SLA deadlines) sets them on the instance
+and the row is written once: an UPDATE of the row just inserted changes indexed columns,
+so PostgreSQL writes a second version of it with an entry in each of its indexes.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ ASSIGNED = "assigned"  # the assignee changed (to someone, or to nobody); detail
 
 Listener = Callable[[TicketChange], None]
 _listeners: list[Listener] = []
+FilingListener = Callable[["Ticket", datetime], None]
+_filing_listeners: list[FilingListener] = []
 
 
 def register(listener: Listener) -> None:
@@ -55,3 +62,15 @@ def register(listener: Listener) -> None:
 def ticket_changed(change: TicketChange) -> None:
     for listener in _listeners:
         listener(change)
+
+
+def register_filing(listener: FilingListener) -> None:
+    if listener not in _filing_listeners:
+        _filing_listeners.append(listener)
+
+
+def ticket_filing(*, ticket: Ticket, now: datetime) -> None:
+    """A new ticket, complete but not yet inserted (no id): listeners set the ticket's
+    own columns they derive (nothing else: they write their rows on CREATED)."""
+    for listener in _filing_listeners:
+        listener(ticket, now)

@@ -138,9 +138,11 @@ def ticket_create(
             updated_at=now,
             status_changed_at=now,
         )
-        # The ticket and its audit events in one statement, their emails (the receipt,
-        # the assignee's) in another, then what other apps derive, in the order of the
-        # events.
+        # What other apps keep on the ticket row (its SLA deadlines) before it is
+        # written; the ticket and its audit events in one statement, their emails (the
+        # receipt, the assignee's) in another, then what other apps derive, in the order
+        # of the events.
+        hooks.ticket_filing(ticket=ticket, now=now)
         event = _event(ticket, created_by, TicketEvent.Action.CREATED, now=now)
         assigned = _assignment_event(ticket=ticket, actor=None, old=None, now=now)
         _insert_filed(ticket, [event, *([assigned] if assignee else [])])
@@ -284,7 +286,8 @@ def _agent_from_row(row: Sequence[Any]) -> User:
 def _fewest_open_agent(*, department_id: int) -> User | None:
     """The available agent with the fewest open tickets of the department (the lowest id
     among equals), or None; on PostgreSQL with their memberships (see `_take_turn`).
-    Counted per agent through the (assignee, status) index."""
+    Counted per agent through the (assignee, status, department) index, from the index
+    alone once the table is vacuumed."""
     u = User._meta.db_table
     m = Membership._meta.db_table
     t = Ticket._meta.db_table

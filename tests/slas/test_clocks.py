@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from servicedesk.db import prepared_sql
 from slas import services as sla_services
 from slas.clock import business_seconds_between
 from slas.models import Holiday, SlaClock, SlaSegment
@@ -274,6 +275,25 @@ def test_next_check_is_the_first_warning_and_the_ticket_carries_the_earliest_clo
     assert clock_of(ticket, Kind.FIRST_RESPONSE).next_check_at is None
     ticket = reloaded(ticket)
     assert (ticket.sla_due_at, ticket.sla_at_risk_at) == (berlin(6, 1, 17), res_at_risk)
+
+
+def test_a_filed_ticket_is_written_once_with_its_deadline(
+    it, it_type, requester, office, make_policy
+):
+    """The deadline columns go in with the ticket's INSERT: an UPDATE of the row just
+    inserted would write a second version of it, with an entry in each of its indexes."""
+    make_policy(it)
+    with CaptureQueriesContext(connection) as queries:
+        ticket = file_ticket(it_type, requester, berlin(6, 1, 9))
+    table = Ticket._meta.db_table
+    writes = [prepared_sql(q["sql"]) for q in queries if table in prepared_sql(q["sql"])]
+    assert not [sql for sql in writes if f'UPDATE "{table}"' in sql or f"UPDATE {table}" in sql]
+    first = clock_of(ticket, Kind.FIRST_RESPONSE)
+    assert (ticket.sla_due_at, ticket.sla_at_risk_at) == (first.due_at, first.at_risk_at)
+    assert (reloaded(ticket).sla_due_at, reloaded(ticket).sla_at_risk_at) == (
+        first.due_at,
+        first.at_risk_at,
+    )
 
 
 # --- First response -------------------------------------------------------------------
