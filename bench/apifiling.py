@@ -45,7 +45,7 @@ WARM_UP_SECONDS = 3.0
 TARGET_RATE = 300.0
 TARGET_P95_MS = 100.0
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_DB = 10
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "10"))  # the outbox queue and rate limits
 
 
 def own_database_url(options: argparse.Namespace) -> str:
