@@ -1,14 +1,21 @@
 """Output serializers build their fields once per class (api/serializers.py
-FieldsBuiltOnce): each instance must still answer for its own object and context."""
+FieldsBuiltOnce): each instance must still answer for its own object and context. The
+ticket and clock serializers write their representation by hand: it must be what DRF
+makes of their declared fields (the OpenAPI schema's description of them)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.utils import timezone
+from rest_framework import serializers
 
-from api.serializers import TicketDetailSerializer, TicketSerializer
-from tests.factories import TicketFactory
+from api.serializers import ClockSerializer, TicketDetailSerializer, TicketSerializer
+from slas.models import SlaPolicy
+from slas.selectors import ticket_sla_for
+from tests.factories import TicketFactory, UserFactory, move_to
+from tickets import services
+from tickets.models import Priority
 
 
 def test_each_serializer_answers_for_its_own_ticket_and_context(it_type, requester):
@@ -39,3 +46,40 @@ def test_each_serializer_answers_for_its_own_ticket_and_context(it_type, request
     assert [r["title"] for r in rows] == ["First", "Second"]
     assert rows[0]["requester"]["username"] == requester.username
     assert rows[0]["url"].endswith(f"/{first.reference}/")
+
+
+def _as_drf_writes_it(serializer: serializers.Serializer, instance: object) -> dict:  # type: ignore[type-arg]
+    """DRF's generic representation from the declared fields (what the hand-written
+    to_representation replaces)."""
+    return dict(serializers.Serializer.to_representation(serializer, instance))
+
+
+def test_hand_written_representations_are_what_drf_makes_of_the_declared_fields(
+    it, it_type, requester, it_agent, hr_type
+):
+    SlaPolicy.objects.create(
+        department=it, name="IT", first_response_minutes=60, resolution_minutes=480
+    )
+    worked = TicketFactory(request_type=it_type, created_by=requester, priority=Priority.HIGH)
+    services.ticket_assign(ticket=worked, actor=it_agent, assignee=it_agent)
+    worked = move_to(worked, "closed", agent=it_agent)
+    homeless = UserFactory(username="nomad")  # no home department: none requesting
+    plain = TicketFactory(request_type=hr_type, created_by=homeless)
+    running = TicketFactory(request_type=it_type, created_by=requester)
+    now = timezone.now()
+    for ticket in (worked, plain, running):
+        clocks = ticket_sla_for(user=it_agent, ticket=ticket, now=now)
+        context = {"now": now, "clocks": clocks, "attachments": []}
+        for serializer_class in (TicketSerializer, TicketDetailSerializer):
+            serializer = serializer_class(ticket, context=context)
+            mine, drf = serializer.to_representation(ticket), _as_drf_writes_it(serializer, ticket)
+            assert list(mine) == list(drf) and mine == drf
+        for view in clocks:
+            mine, drf = (
+                ClockSerializer().to_representation(view),
+                _as_drf_writes_it(ClockSerializer(), view),
+            )
+            assert list(mine) == list(drf) and mine == drf
+    assert worked.assignee and worked.closed_at and plain.requesting_department is None
+    assert {c.state for c in ticket_sla_for(user=it_agent, ticket=worked, now=now)} >= {"met"}
+    assert all(c.due_at for c in ticket_sla_for(user=it_agent, ticket=running, now=now))

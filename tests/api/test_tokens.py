@@ -4,8 +4,15 @@ browser, service tokens by admins; and the per-token rate limit."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework.test import APIClient
 
@@ -17,7 +24,7 @@ from api.services import (
     api_token_create,
     api_token_revoke,
 )
-from api.throttling import TokenRateThrottle
+from api.throttling import TokenRateThrottle, count_request
 
 
 def bearer(raw: str) -> APIClient:
@@ -144,11 +151,47 @@ def test_the_rate_limit_is_per_token_with_a_clear_429(requester, colleague, monk
     _, raw = api_token_create(user=requester, name="a", created_by=requester)
     _, other = api_token_create(user=colleague, name="b", created_by=colleague)
     api = bearer(raw)
-    for _ in range(3):
+    # 45 s into a minute: the window (the minute) has 15 s left.
+    with time_machine.travel(datetime(2026, 3, 2, 9, 30, 45, tzinfo=UTC), tick=False):
+        for _ in range(3):
+            assert api.get("/api/v1/departments/").status_code == 200
+        response = api.get("/api/v1/departments/")
+        assert response.status_code == 429
+        body = response.json()["error"]
+        assert body["code"] == "throttled" and body["retry_after_seconds"] == 16
+        assert response["Retry-After"] == "15"
+        assert bearer(other).get("/api/v1/departments/").status_code == 200
+    with time_machine.travel(datetime(2026, 3, 2, 9, 31, 0, tzinfo=UTC), tick=False):
         assert api.get("/api/v1/departments/").status_code == 200
-    response = api.get("/api/v1/departments/")
-    assert response.status_code == 429
-    body = response.json()["error"]
-    assert body["code"] == "throttled" and body["retry_after_seconds"] > 0
-    assert int(response["Retry-After"]) > 0
-    assert bearer(other).get("/api/v1/departments/").status_code == 200
+
+
+def test_concurrent_requests_cannot_slip_past_the_rate_limit():
+    """Every request gets a count of its own (no read-then-write race between threads or
+    processes), on whichever cache is configured (locmem, or Redis with CACHE_URL)."""
+    cache = caches["default"]
+    key = f"test-rate:{uuid.uuid4().hex}"
+    counts: list[int] = []
+    start = threading.Barrier(8)
+
+    def hit() -> None:
+        start.wait()
+        counts.extend(count_request(cache, key, timeout=60) for _ in range(25))
+
+    threads = [threading.Thread(target=hit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counts) == list(range(1, 201))
+
+
+def test_a_rate_counter_expires_with_its_window():
+    cache = caches["default"]
+    key = f"test-rate:{uuid.uuid4().hex}"
+    assert count_request(cache, key, timeout=60) == 1
+    assert count_request(cache, key, timeout=60) == 2
+    if isinstance(cache, RedisCache):
+        ttl = cache._cache.get_client(write=True).ttl(cache.make_and_validate_key(key))
+    else:
+        ttl = cache._expire_info[cache.make_and_validate_key(key)] - time.time()  # type: ignore[attr-defined]
+    assert 0 < ttl <= 60
