@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from dashboards.daily import daily_rollup, period_rows
+from dashboards.daily import _bucket_range, _unpacked, daily_rollup, period_rows
 from dashboards.map import department_map
-from dashboards.models import DailyFigures, DailyRollup, StaleDay
+from dashboards.models import BucketSeconds, DailyFigures, DailyRollup, StaleDay
 from dashboards.selectors import (
     _finished_clocks,
     _from_daily,
@@ -202,6 +202,61 @@ def test_percentiles_from_the_histograms_equal_the_portable_ones(clocks, it, hr)
     DailyRollup.objects.all().delete()
     assert department_map(first_day=days[0], last_day=days[1]) == rolled
     assert rolled.total.resolution.median_seconds is not None
+
+
+def test_the_seconds_by_bucket_are_each_rolled_rows_met_seconds(clocks, it, hr):
+    """Every stored day's and month's row has its met clocks' seconds in BucketSeconds,
+    bucket by bucket (each in its bucket's range, sorted), per group and kind, as the
+    clocks say; a day rolled again replaces its rows (a clock moved to another bucket
+    leaves nothing in its old one)."""
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    groups = {
+        DailyFigures.Dimension.ALL: lambda c: 0,
+        DailyFigures.Dimension.REQUESTING_DEPARTMENT: lambda c: c.finished_requesting_department_id,
+        DailyFigures.Dimension.REQUEST_TYPE: lambda c: c.finished_request_type_id,
+        DailyFigures.Dimension.ASSIGNEE: lambda c: c.finished_assignee_id,
+        DailyFigures.Dimension.PRIORITY: lambda c: c.finished_priority,
+    }
+    kinds = {SlaClock.Kind.FIRST_RESPONSE: 0, SlaClock.Kind.RESOLUTION: 1}
+
+    def check():
+        rolled = set(
+            DailyFigures.objects.filter(department=it).values_list(
+                "month", "day", "dimension", "key"
+            )
+        )
+        expected: dict[tuple, list[int]] = {}
+        for clock in SlaClock.objects.filter(department=it, state=SlaClock.State.MET):
+            day = clock.met_at.date()
+            for month, dimension in ((m, d) for m in (False, True) for d in groups):
+                key = (month, day.replace(day=1) if month else day, dimension)
+                key += (groups[dimension](clock) or 0,)
+                if key in rolled:
+                    expected.setdefault((*key, kinds[clock.kind]), []).append(
+                        clock.consumed_seconds
+                    )
+        stored: dict[tuple, list[int]] = {}
+        for row in BucketSeconds.objects.filter(department=it).order_by("bucket"):
+            values = _unpacked(row.seconds)
+            lo, hi = _bucket_range(row.bucket)
+            assert values == sorted(values) and all(lo <= v < hi for v in values)
+            key = (row.month, row.day, row.dimension, row.key, row.kind)
+            stored.setdefault(key, []).extend(values)
+        assert len(expected) > 100 and {k: sorted(v) for k, v in expected.items()} == stored
+        assert any(month for month, *_ in stored)
+
+    daily_rollup(now=datetime(2026, 3, 20, 14, 30, tzinfo=UTC))
+    check()
+    changed = next(
+        c
+        for c in clocks
+        if c.met_at and c.met_at.date() == date(2026, 3, 10) and c.department == it
+    )
+    SlaClock.objects.filter(pk=changed.pk).update(consumed_seconds=changed.consumed_seconds + 86400)
+    daily_rollup(now=datetime(2026, 3, 20, 14, 40, tzinfo=UTC))
+    assert not StaleDay.objects.exists()
+    check()
 
 
 def test_a_whole_month_is_read_from_its_own_row(clocks, it, hr):
