@@ -725,6 +725,16 @@ class SlaTotals:
         # The stored groups (department, dimension, key) whose days hold the key's seconds.
         self._sources: dict[tuple[str, Hashable], set[tuple[int, int, int]]] = defaultdict(set)
         self._live: dict[tuple[str, Hashable], list[list[int]]] = defaultdict(list)
+        # Every stored group with met clocks of a kind, per (kind, department, dimension):
+        # a key whose sources are all of them holds the department's dimension-0 seconds.
+        self._groups: dict[tuple[str, int, int], set[int]] = defaultdict(set)
+        for row in period.rows:
+            for kind, values, histogram in (
+                (KINDS[0], row.fr_seconds, row.fr_histogram),
+                (KINDS[1], row.res_seconds, row.res_histogram),
+            ):
+                if histogram and values is None:
+                    self._groups[(kind, row.department_id, row.dimension)].add(row.key)
 
     def add(self, key: Hashable, row: DayRow) -> None:
         fr, res = KINDS
@@ -772,6 +782,27 @@ class SlaTotals:
             at = {p: seconds[((kind, key), b)][i - 1] for p, b, i in targets.get((kind, key), [])}
             yield kind, key, (finished, met, breached, at.get(50), at.get(90))
 
+    def _fewest_sources(self, kind: str, key: Hashable) -> set[tuple[int, int, int]]:
+        """The key's stored groups, but a department's dimension-0 group for all of its
+        groups of a dimension (every dimension's groups add up to dimension 0: a map
+        total reads a row per provider, not one per provider and requester)."""
+        sources = self._sources.get((kind, key), set())
+        by_dimension: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for department, dimension, group in sources:
+            by_dimension[(department, dimension)].add(group)
+        fewest = set()
+        for (department, dimension), groups in by_dimension.items():
+            whole = (department, Dimension.ALL.value, 0)
+            if (
+                len(groups) > 1
+                and whole not in sources  # (counted twice then: the key's histogram says so)
+                and groups == self._groups[(kind, department, dimension)]
+            ):
+                fewest.add(whole)
+            else:
+                fewest |= {(department, dimension, group) for group in groups}
+        return fewest
+
     def _bucket_seconds(
         self, wanted: set[tuple[tuple[str, Hashable], int]]
     ) -> dict[tuple[tuple[str, Hashable], int], list[int]]:
@@ -783,7 +814,7 @@ class SlaTotals:
             lo, hi = _bucket_range(bucket)
             for values in self._live.get((kind, key), ()):
                 found[asked[n]] += values[bisect_left(values, lo) : bisect_left(values, hi)]
-            for department, dimension, group in self._sources.get((kind, key), ()):
+            for department, dimension, group in self._fewest_sources(kind, key):
                 row = (n, department, dimension, group, _STORED_KIND[kind], bucket)
                 for column, value in zip(columns, row, strict=True):
                     column.append(value)
