@@ -8,6 +8,7 @@ with a hand count.
 from __future__ import annotations
 
 import zoneinfo
+from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,7 +16,14 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from dashboards.daily import _bucket_range, _unpacked, daily_rollup, period_rows
+from dashboards.daily import (
+    BOUNDS,
+    SlaTotals,
+    _bucket_range,
+    _unpacked,
+    daily_rollup,
+    period_rows,
+)
 from dashboards.map import department_map
 from dashboards.models import BucketSeconds, DailyFigures, DailyRollup, StaleDay
 from dashboards.selectors import (
@@ -257,6 +265,41 @@ def test_the_seconds_by_bucket_are_each_rolled_rows_met_seconds(clocks, it, hr):
     daily_rollup(now=datetime(2026, 3, 20, 14, 40, tzinfo=UTC))
     assert not StaleDay.objects.exists()
     check()
+
+
+def test_a_key_of_some_groups_of_a_dimension_reads_only_theirs(clocks, it, hr):
+    """SlaTotals reads a department's dimension-0 seconds for a key holding all of its
+    groups of a dimension (the map's totals), and only the groups' own for a key holding
+    some: every bucket's seconds, and so the nearest ranks, are the clocks' own."""
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    daily_rollup(now=datetime(2026, 3, 20, 14, 30, tzinfo=UTC))
+    days = (SINCE.date(), UNTIL.date() - timedelta(days=1))
+    period = period_rows(
+        departments=[(it.pk, UTC_ZONE)], first_day=days[0], last_day=days[1],
+        dimensions=[DailyFigures.Dimension.REQUESTING_DEPARTMENT],
+    )  # fmt: skip
+    totals = SlaTotals(period)
+    for row in period.rows:
+        totals.add("all", row)
+        if row.key in (it.pk, hr.pk):
+            totals.add("some", row)
+    found = {(kind, key): figures[3:] for kind, key, figures in totals.figures()}
+    expected: dict = {}
+    for key, requesters in (("all", {it.pk, hr.pk, None}), ("some", {it.pk, hr.pk})):
+        for kind in (SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION):
+            values = sorted(
+                c.consumed_seconds
+                for c in clocks
+                if c.department == it and c.kind == kind and c.met_at
+                and SINCE <= c.met_at < UNTIL and c.finished_requesting_department_id in requesters
+            )  # fmt: skip
+            ranks = [values[-(-p * len(values) // 100) - 1] for p in (50, 90)]
+            assert found[(kind, key)] == tuple(ranks)
+            for value in values:
+                bucket = bisect_right(BOUNDS, value)
+                expected.setdefault(((kind, key), bucket), []).append(value)
+    assert totals._bucket_seconds(set(expected)) == expected
 
 
 def test_a_whole_month_is_read_from_its_own_row(clocks, it, hr):
