@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from dashboards.daily import (
@@ -265,6 +267,46 @@ def test_the_seconds_by_bucket_are_each_rolled_rows_met_seconds(clocks, it, hr):
     daily_rollup(now=datetime(2026, 3, 20, 14, 40, tzinfo=UTC))
     assert not StaleDay.objects.exists()
     check()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_copies_the_rolled_seconds_by_bucket(it):
+    """Migration 0003 cuts each stored row's sorted seconds (as 0002 kept them, with the
+    buckets and where each one's run ends) into BucketSeconds rows: no re-roll."""
+    executor = MigrationExecutor(connection)
+    before = [("dashboards", "0002_histograms")]
+    executor.migrate(before)
+    Figures = executor.loader.project_state(before).apps.get_model("dashboards", "DailyFigures")
+    seconds = {0: [0, 5, 5, 40, 41, 3600], 1: [7, 86400, 86401, 90000]}
+
+    def old(kind):
+        values = seconds[kind]
+        buckets = sorted({bisect_right(BOUNDS, v) for v in values})
+        ends = [sum(bisect_right(BOUNDS, v) <= b for v in values) for b in buckets]
+        return {"seconds": b"".join(v.to_bytes(4, "big") for v in values), "buckets": buckets,
+                "ends": ends}  # fmt: skip
+
+    fr, res = old(0), old(1)
+    for month in (False, True):
+        Figures.objects.create(
+            department_id=it.pk, day=date(2026, 3, 1), month=month, dimension=2, key=7,
+            fr_seconds=fr["seconds"], fr_buckets=fr["buckets"], fr_ends=fr["ends"],
+            res_seconds=res["seconds"], res_buckets=res["buckets"], res_ends=res["ends"],
+        )  # fmt: skip
+    call_command("migrate", "dashboards", verbosity=0)
+    expected = {}
+    for month in (False, True):
+        for kind, values in seconds.items():
+            for value in values:
+                bucket = bisect_right(BOUNDS, value)
+                expected.setdefault((month, kind, bucket), []).append(value)
+    copied = {
+        (row.month, row.kind, row.bucket): _unpacked(row.seconds)
+        for row in BucketSeconds.objects.filter(
+            department=it, day=date(2026, 3, 1), dimension=2, key=7
+        )
+    }
+    assert copied == expected and len(copied) == 16
 
 
 def test_a_key_of_some_groups_of_a_dimension_reads_only_theirs(clocks, it, hr):
