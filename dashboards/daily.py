@@ -840,6 +840,7 @@ class SlaTotals:
                     WHERE s.department_id = t.d AND s.dimension = t.dim AND s.key = t.k
                       AND s.kind = t.kind AND s.bucket = t.bucket AND s.month = p.month
                       AND s.day >= p.first AND s.day <= p.last
+                    OFFSET 0  -- (not flattened: every condition is the index range's)
                 ) s
                 GROUP BY t.id
             """  # noqa: S608 (names from the code; values are parameters)
