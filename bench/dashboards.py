@@ -96,13 +96,16 @@ def _vacuum() -> None:
     there is nothing to do."""
     from django.db import connection
 
-    from dashboards.models import DailyFigures
+    from dashboards.models import BucketSeconds, DailyFigures, StaleDay
     from slas.models import SlaClock
     from surveys.models import SurveyInvitation, SurveyResponse
     from tickets.models import Ticket
 
     started = time.monotonic()
-    for model in (SlaClock, Ticket, SurveyInvitation, SurveyResponse, DailyFigures):
+    # (StaleDay: seeding the history notes millions of days that the first roll-up deletes;
+    # until vacuumed, the dashboards' read of it walks their dead index entries: 337 ms.)
+    tables = (SlaClock, Ticket, SurveyInvitation, SurveyResponse, DailyFigures, BucketSeconds)
+    for model in (*tables, StaleDay):
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     print(f"VACUUM ANALYZE of the dashboards' tables: {time.monotonic() - started:.0f} s.")

@@ -4,8 +4,9 @@ A period's counts (tickets created, resolved once, reopened, resolved; SLA clock
 finished, met in time, breached; survey invitations and their answers) are sums over
 its local days, per breakdown group. Its exact nearest-rank percentiles come from the
 days' histograms of the met clocks' business seconds (added up, they locate the bucket
-holding each rank) and the seconds of that bucket only (`SlaTotals`). So `daily_sql`
-computes a set of days' `DailyFigures` rows from the tickets, clocks and invitations
+holding each rank) and the seconds of that bucket only (`SlaTotals`; stored days keep
+them by bucket in `BucketSeconds`). So `daily_sql` computes a set of days'
+`DailyFigures` rows from the tickets, clocks and invitations
 (index-only reads of ticket_dept_created, ticket_dept_resolved,
 slaclock_dept_met_groups and slaclock_dept_late_groups, grouped by day and each
 dimension at once), and serves twice:
@@ -37,8 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from django.db import connection, transaction
 
-from dashboards.clock_figures import WITH_WORK_MEM
-from dashboards.models import DailyFigures, DailyRollup, StaleDay
+from dashboards.models import BucketSeconds, DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation
 from tickets.models import Department, Ticket
@@ -76,9 +76,11 @@ _SURVEY_SQL = (
 FIELDS = (
     "department_id", "day", "dimension", "key", "created", "resolved_once", "reopened",
     "resolved", "fr_finished", "fr_met", "fr_breached", "fr_seconds", "fr_histogram",
-    "fr_buckets", "fr_ends", "res_finished", "res_met", "res_breached", "res_seconds",
-    "res_histogram", "res_buckets", "res_ends", *SURVEY_FIELDS,
+    "res_finished", "res_met", "res_breached", "res_seconds", "res_histogram",
+    *SURVEY_FIELDS,
 )  # fmt: skip
+# The columns of DailyFigures among them: the seconds go to BucketSeconds.
+STORED = tuple(f for f in FIELDS if not f.endswith("_seconds"))
 
 
 def _bounds() -> tuple[int, ...]:
@@ -131,8 +133,8 @@ def daily_sql(
     something to count; every dimension's rows add up to the day's dimension-0 row. Only
     the rows of `dimensions` when given (dimension 0's resolved count is always there).
     With `months`: a row per local month instead (`day` its first), of the ranges' days.
-    Without `packed` (a read, not a roll-up): the met seconds as a sorted int[] and no
-    histograms, buckets nor ends (NULL), which Python computes faster (`_live_row`)."""
+    The met seconds come as a sorted int[]; their histograms with `packed` (a roll-up),
+    else NULL (a read: Python computes them faster, `_live_row`)."""
     unit = (
         "date_trunc('month', {0} AT TIME ZONE %s)::date"
         if months
@@ -226,34 +228,25 @@ def daily_sql(
             f"array_agg(s ORDER BY s) FILTER (WHERE kind = '{kind}' AND met)"
         )
 
-    def packed_seconds(kind: str) -> str:
-        """A kind's sorted seconds (int[]) packed (int4send), and their histogram: as
-        (bucket, count) pairs for Python, and as arrays of the buckets and of where each
-        ends in the seconds (a running count) for `SlaTotals` to slice them in SQL."""
-        if not packed:
-            return f"g.{kind}_seconds, NULL::bytea, NULL::int2[], NULL::int[]"
-        return (
-            f"(SELECT string_agg(int4send(v), ''::bytea ORDER BY i) "  # noqa: S608
-            f"FROM unnest(g.{kind}_seconds) WITH ORDINALITY u(v, i)), "
-            f"{kind}_h.pairs, {kind}_h.buckets, {kind}_h.ends"
-        )
+    def with_histogram(kind: str) -> str:
+        """A kind's sorted seconds (int[]), and with `packed` their histogram as
+        (bucket, count) pairs (HISTOGRAM)."""
+        return f"g.{kind}_seconds, " + (f"{kind}_h.pairs" if packed else "NULL::bytea")
 
     def histogram(kind: str) -> str:
         if not packed:
             return ""
         return (
             "LEFT JOIN LATERAL (SELECT "  # noqa: S608
-            "string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) AS pairs, "
-            "array_agg(b::int2 ORDER BY b) AS buckets, array_agg(e::int ORDER BY b) AS ends "
-            "FROM (SELECT b, n, SUM(n) OVER (ORDER BY b) AS e "
+            "string_agg(int2send(b::int2) || int4send(n::int), ''::bytea ORDER BY b) AS pairs "
             f"FROM (SELECT width_bucket(v, {_BOUNDS_SQL}) AS b, COUNT(*) AS n "
-            f"FROM unnest(g.{kind}_seconds) v GROUP BY 1) h) h) {kind}_h ON TRUE"
+            f"FROM unnest(g.{kind}_seconds) v GROUP BY 1) h) {kind}_h ON TRUE"
         )
 
     sql = f"""
         SELECT d, day, dim, key, created, resolved_once, reopened, resolved, fr_finished,
-               fr_met, fr_breached, {packed_seconds("fr")}, res_finished, res_met,
-               res_breached, {packed_seconds("res")}, {", ".join(SURVEY_FIELDS)}
+               fr_met, fr_breached, {with_histogram("fr")}, res_finished, res_met,
+               res_breached, {with_histogram("res")}, {", ".join(SURVEY_FIELDS)}
         FROM (
         SELECT d, day, dim, key, SUM(created)::int AS created,
                SUM(resolved_once)::int AS resolved_once, SUM(reopened)::int AS reopened,
@@ -355,8 +348,8 @@ def _watermark(
 
 def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date, *, month: bool) -> None:
     """Roll the days [first, last] (one month's at most) up, and their month's own row
-    with them when `month` (the month is over and rolled up)."""
-    table = DailyFigures._meta.db_table
+    with them when `month` (the month is over and rolled up): the DailyFigures rows and
+    their met seconds by bucket (BucketSeconds), from one computation of `daily_sql`."""
     parts = [(first, last, False)]
     if month:
         parts.append((first.replace(day=1), _month_end(first), True))
@@ -364,15 +357,39 @@ def _roll(department: int, tz: zoneinfo.ZoneInfo, first: date, last: date, *, mo
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6461696C, department])
         for since, until, months in parts:
             sql, params = daily_sql([DayRange((department,), tz, since, until)], months=months)
-            cursor.execute(
-                f"DELETE FROM {table} WHERE department_id = %s AND month = %s "  # noqa: S608
-                "AND day >= %s AND day <= %s",
-                [department, months, since, until],
-            )
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(FIELDS)}, month) SELECT *, %s FROM ({sql}) r",  # noqa: S608
-                [months, *params],
-            )
+            for model in (DailyFigures, BucketSeconds):
+                cursor.execute(
+                    f"DELETE FROM {model._meta.db_table} WHERE department_id = %s "  # noqa: S608
+                    "AND month = %s AND day >= %s AND day <= %s",
+                    [department, months, since, until],
+                )
+            cursor.execute(_stored_sql(sql), [*params, months, months])
+
+
+def _stored_sql(rows: str) -> str:
+    """The rows of `daily_sql` (`rows`) stored: DailyFigures the counts and histograms,
+    BucketSeconds the seconds by bucket, sorted (inserted in the order its index reads
+    them). Parameters: those of `rows`, then `month` twice."""
+    return f"""
+    WITH r ({", ".join(FIELDS)}) AS MATERIALIZED ({rows}),
+    figures AS (
+        INSERT INTO {DailyFigures._meta.db_table} ({", ".join(STORED)}, month)
+        SELECT {", ".join(STORED)}, %s FROM r
+    )
+    INSERT INTO {BucketSeconds._meta.db_table}
+        (department_id, dimension, key, kind, bucket, month, day, seconds)
+    SELECT department_id, dimension, key, kind, width_bucket(v, {_BOUNDS_SQL}), %s, day,
+           string_agg(int4send(v), ''::bytea ORDER BY v)
+    FROM (
+        SELECT department_id, dimension, key, day,
+               {BucketSeconds.Kind.FIRST_RESPONSE.value} AS kind, unnest(fr_seconds) AS v FROM r
+        UNION ALL
+        SELECT department_id, dimension, key, day, {BucketSeconds.Kind.RESOLUTION.value},
+               unnest(res_seconds) FROM r
+    ) s
+    GROUP BY department_id, dimension, key, kind, 5, day
+    ORDER BY dimension, key, kind, 5, day
+    """  # noqa: S608 (names from the code; values are parameters)
 
 
 def _month_end(day: date) -> date:
@@ -431,17 +448,13 @@ class DayRow(NamedTuple):
     fr_finished: int
     fr_met: int
     fr_breached: int
-    fr_seconds: bytes | list[int] | None  # sorted (int4send values); a live day's only
+    fr_seconds: list[int] | None  # sorted; a live day's only (BucketSeconds: stored days')
     fr_histogram: bytes | None  # (bucket, count) pairs, HISTOGRAM
-    fr_buckets: list[int] | None  # (a live day's only, unused here)
-    fr_ends: list[int] | None
     res_finished: int
     res_met: int
     res_breached: int
-    res_seconds: bytes | list[int] | None
+    res_seconds: list[int] | None
     res_histogram: bytes | None
-    res_buckets: list[int] | None
-    res_ends: list[int] | None
     # The invitations created (SURVEY_FIELDS), dimensions 0 and 1 only.
     invited: int
     responses: int
@@ -550,7 +563,7 @@ def period_rows(
             f"{kind}_{part}": None
             for kind in ("fr", "res")
             if f"{kind}_seconds" not in seconds
-            for part in ("seconds", "histogram", "buckets", "ends")
+            for part in ("seconds", "histogram")
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -636,14 +649,14 @@ def _stored_rows(
     week = f"CASE WHEN dimension = {Dimension.ALL} THEN date_trunc('week', day)::date END"
 
     def total(field: str) -> str:
-        if field.endswith(("_seconds", "_buckets", "_ends")):
+        if field.endswith("_seconds"):
             return "NULL"
         if field.endswith("_histogram"):
             wanted = field.replace("_histogram", "_seconds") in seconds
             return f"string_agg({field}, ''::bytea)" if wanted else "NULL"
         return f"SUM({field})::int"
 
-    summed = [f for f in FIELDS[4:] if not f.endswith(("_seconds", "_buckets", "_ends"))]
+    summed = list(STORED[4:])
 
     def picked(field: str) -> str:
         if field in WEEKLY:
@@ -699,10 +712,10 @@ class SlaTotals:
     A percentile p of n values is the r-th smallest, r = ceil(p n / 100) (percentile_disc's
     definition). The key's histogram (numpy adds up its rows' (bucket, count) pairs) says
     which bucket holds rank r and at which position in it; the value there is the one at
-    that position among the bucket's seconds of all the key's days: a slice of each stored
-    day's sorted array (one query for every key, `_bucket_seconds`) and of each live
-    day's list, merged. So a year costs its histograms and a few buckets' seconds, not a
-    sort of every value."""
+    that position among the bucket's seconds of all the key's days: the stored days' and
+    months' BucketSeconds rows of that bucket (one query for every key, `_bucket_seconds`)
+    and a slice of each live day's list, merged. So a year costs its histograms and a few
+    buckets' seconds, not a sort of every value."""
 
     def __init__(self, period: PeriodRows, percentiles: Sequence[int] = PERCENTILES) -> None:
         self._stored = period.stored
@@ -712,6 +725,16 @@ class SlaTotals:
         # The stored groups (department, dimension, key) whose days hold the key's seconds.
         self._sources: dict[tuple[str, Hashable], set[tuple[int, int, int]]] = defaultdict(set)
         self._live: dict[tuple[str, Hashable], list[list[int]]] = defaultdict(list)
+        # Every stored group with met clocks of a kind, per (kind, department, dimension):
+        # a key whose sources are all of them holds the department's dimension-0 seconds.
+        self._groups: dict[tuple[str, int, int], set[int]] = defaultdict(set)
+        for row in period.rows:
+            for kind, values, histogram in (
+                (KINDS[0], row.fr_seconds, row.fr_histogram),
+                (KINDS[1], row.res_seconds, row.res_histogram),
+            ):
+                if histogram and values is None:
+                    self._groups[(kind, row.department_id, row.dimension)].add(row.key)
 
     def add(self, key: Hashable, row: DayRow) -> None:
         fr, res = KINDS
@@ -730,8 +753,7 @@ class SlaTotals:
                 if values is None:  # stored days: the seconds are in the database
                     self._sources[(kind, key)].add((row.department_id, row.dimension, row.key))
                 else:
-                    live = values if isinstance(values, list) else _unpacked(values)
-                    self._live[(kind, key)].append(live)
+                    self._live[(kind, key)].append(values)
 
     def figures(self) -> Iterator[tuple[str, Hashable, Figures]]:
         """(kind, key, (finished, met, breached, median, p90)) for each key and kind with
@@ -760,69 +782,92 @@ class SlaTotals:
             at = {p: seconds[((kind, key), b)][i - 1] for p, b, i in targets.get((kind, key), [])}
             yield kind, key, (finished, met, breached, at.get(50), at.get(90))
 
+    def _fewest_sources(self, kind: str, key: Hashable) -> set[tuple[int, int, int]]:
+        """The key's stored groups, but a department's dimension-0 group for all of its
+        groups of a dimension (every dimension's groups add up to dimension 0: a map
+        total reads a row per provider, not one per provider and requester)."""
+        sources = self._sources.get((kind, key), set())
+        by_dimension: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for department, dimension, group in sources:
+            by_dimension[(department, dimension)].add(group)
+        fewest = set()
+        for (department, dimension), groups in by_dimension.items():
+            whole = (department, Dimension.ALL.value, 0)
+            if (
+                len(groups) > 1
+                and whole not in sources  # (counted twice then: the key's histogram says so)
+                and groups == self._groups[(kind, department, dimension)]
+            ):
+                fewest.add(whole)
+            else:
+                fewest |= {(department, dimension, group) for group in groups}
+        return fewest
+
     def _bucket_seconds(
         self, wanted: set[tuple[tuple[str, Hashable], int]]
     ) -> dict[tuple[tuple[str, Hashable], int], list[int]]:
         """(kind, key), bucket -> the sorted seconds in the bucket of the key's days."""
         found: dict[tuple[tuple[str, Hashable], int], list[int]] = defaultdict(list)
-        columns: list[list[Any]] = [[] for _ in range(6)]  # id, department, dim, key, fr, bucket
+        columns: list[list[Any]] = [[] for _ in range(6)]  # id, department, dim, key, kind, bucket
         asked = list(wanted)
         for n, ((kind, key), bucket) in enumerate(asked):
             lo, hi = _bucket_range(bucket)
             for values in self._live.get((kind, key), ()):
                 found[asked[n]] += values[bisect_left(values, lo) : bisect_left(values, hi)]
-            for department, dimension, group in self._sources.get((kind, key), ()):
-                row = (n, department, dimension, group, kind == KINDS[0], bucket)
+            for department, dimension, group in self._fewest_sources(kind, key):
+                row = (n, department, dimension, group, _STORED_KIND[kind], bucket)
                 for column, value in zip(columns, row, strict=True):
                     column.append(value)
         if columns[0]:
-            where, params = _stored_condition(self._stored)
-            # Each day's seconds in the bucket: where the bucket's run starts and ends in
-            # its sorted seconds (the day's buckets and running counts), and a substring
-            # of them (stored uncompressed out of line: only that part is read).
-            cut = "substring(f.{0}_seconds FROM r.start * 4 + 1 FOR (r.stop - r.start) * 4)"
-            # The period's stored rows first (the ranges of `where`, as `_stored_rows`
-            # reads them), then matched to the targets: looked up target by target, the
-            # rows were found among every day of the group's history.
+            # Each target's rows in BucketSeconds: one range of its index per run of the
+            # period's stored days, and one per run of its whole months.
+            runs: list[list[Any]] = [[] for _ in range(4)]  # department, month, first, last
+            for part in self._stored:
+                for month, spans in ((False, part.days), (True, _month_runs_of(part.months))):
+                    for first, last in spans:
+                        for column, cell in zip(
+                            runs, (part.department, month, first, last), strict=True
+                        ):
+                            column.append(cell)
             sql = f"""
-                WITH f AS MATERIALIZED (
-                    SELECT department_id, dimension, key, fr_seconds, fr_buckets, fr_ends,
-                           res_seconds, res_buckets, res_ends
-                    FROM {DailyFigures._meta.db_table} f
-                    WHERE {where} AND f.dimension = ANY(%s)
-                ),
-                t AS (
-                    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[],
-                                         %s::bool[], %s::int2[])
-                    AS t(id, d, dim, k, fr, bucket)
-                )
-                SELECT t.id, string_agg(
-                    CASE WHEN t.fr THEN {cut.format("fr")} ELSE {cut.format("res")} END,
-                    ''::bytea
-                )
-                FROM f
-                JOIN t ON f.department_id = t.d AND f.dimension = t.dim AND f.key = t.k
+                SELECT t.id, string_agg(s.seconds, ''::bytea)
+                FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::int2[], %s::int2[])
+                     AS t(id, d, dim, k, kind, bucket)
+                JOIN unnest(%s::int[], %s::bool[], %s::date[], %s::date[])
+                     AS p(d, month, first, last) ON p.d = t.d
                 CROSS JOIN LATERAL (
-                    SELECT CASE WHEN t.fr THEN f.fr_ends ELSE f.res_ends END AS ends,
-                           array_position(
-                               CASE WHEN t.fr THEN f.fr_buckets ELSE f.res_buckets END, t.bucket
-                           ) AS i
-                ) p
-                CROSS JOIN LATERAL (
-                    SELECT COALESCE(p.ends[p.i - 1], 0) AS start, p.ends[p.i] AS stop
-                ) r
-                WHERE p.i IS NOT NULL
+                    SELECT seconds FROM {BucketSeconds._meta.db_table} s
+                    WHERE s.department_id = t.d AND s.dimension = t.dim AND s.key = t.k
+                      AND s.kind = t.kind AND s.bucket = t.bucket AND s.month = p.month
+                      AND s.day >= p.first AND s.day <= p.last
+                    OFFSET 0  -- (not flattened: every condition is the index range's)
+                ) s
                 GROUP BY t.id
             """  # noqa: S608 (names from the code; values are parameters)
             with connection.cursor() as cursor:
-                # A year's rows of every group outgrow the default work_mem (sorted and
-                # joined on disk); SET LOCAL lasts for the one transaction of the string.
-                cursor.execute(WITH_WORK_MEM + sql, [*params, sorted(set(columns[2])), *columns])
+                cursor.execute(sql, [*columns, *runs])
                 for n, values in cursor.fetchall():
                     found[asked[n]] += _unpacked(values)
         for values in found.values():
             values.sort()
         return found
+
+
+_STORED_KIND: dict[str, int] = {
+    SlaClock.Kind.FIRST_RESPONSE: BucketSeconds.Kind.FIRST_RESPONSE,
+    SlaClock.Kind.RESOLUTION: BucketSeconds.Kind.RESOLUTION,
+}
+
+
+def _month_runs_of(months: Sequence[date]) -> list[tuple[date, date]]:
+    """Sorted months (their firsts) as runs of consecutive months [first, last]."""
+    runs: list[tuple[date, date]] = []
+    for month in months:
+        if runs and _month_end(runs[-1][1]) + DAY == month:
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs
 
 
 def _unpacked(packed: bytes | memoryview) -> list[int]:

@@ -1,7 +1,7 @@
 """Daily aggregates behind the lead dashboard and the department map (PostgreSQL).
 
 A department's figures over a period of local days are sums over days (and, for the
-business-time percentiles, merges of sorted lists), so each finished day is rolled up
+business-time percentiles, histograms and a few buckets' seconds), so each finished day is rolled up
 once (`dashboards.daily`) and read back in a few thousand narrow rows a month instead of
 the period's tickets and clocks. What a roll-up has not covered yet (the last days, and
 any day something changed after it was rolled) is computed from the tickets and clocks by
@@ -11,7 +11,6 @@ ticket or clock that a rolled day counts, so a stale day is never read from here
 
 from __future__ import annotations
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from tickets.models import Department
@@ -24,10 +23,10 @@ class DailyFigures(models.Model):
     (in their group as it is now) and, for `resolved`, on the day of their latest
     resolution; SLA clocks on the day they finished (met, or stopped after breaching), in
     the group they recorded then (`SlaClock.finished_*`). The met clocks' business
-    seconds are kept sorted, with their histogram over `dashboards.daily.BOUNDS`: a
-    period's histogram (the days' added up) says which bucket holds a percentile's rank,
-    and only that bucket's seconds are read back (a slice of each day's sorted seconds),
-    so its exact nearest-rank percentiles cost a few counts, not a merge of every value."""
+    seconds are counted in a histogram over `dashboards.daily.BOUNDS` and kept, bucket by
+    bucket, in `BucketSeconds`: a period's histogram (the days' added up) says which
+    bucket holds a percentile's rank, and only that bucket's seconds are read back, so its
+    exact nearest-rank percentiles cost a few counts, not a merge of every value."""
 
     class Dimension(models.IntegerChoices):
         ALL = 0, "All"
@@ -50,22 +49,14 @@ class DailyFigures(models.Model):
     fr_finished = models.IntegerField(default=0)
     fr_met = models.IntegerField(default=0)  # met without a breach
     fr_breached = models.IntegerField(default=0)
-    # The met clocks' business seconds, sorted, as 4-byte big-endian integers (int4send),
-    # stored uncompressed out of line (migration 0002) so that a slice is read alone; how
-    # many fall in each bucket of BOUNDS, as (bucket, count) pairs of 2- and 4-byte
-    # big-endian integers (read back with one numpy call); and the same as two arrays for
-    # SQL, the buckets and where each one's run ends in the seconds (a running count).
-    fr_seconds = models.BinaryField(null=True)
+    # How many met clocks' business seconds fall in each bucket of BOUNDS, as (bucket,
+    # count) pairs of 2- and 4-byte big-endian integers (read back with one numpy call);
+    # the seconds themselves are in BucketSeconds.
     fr_histogram = models.BinaryField(null=True)
-    fr_buckets = ArrayField(models.SmallIntegerField(), null=True)
-    fr_ends = ArrayField(models.IntegerField(), null=True)
     res_finished = models.IntegerField(default=0)
     res_met = models.IntegerField(default=0)
     res_breached = models.IntegerField(default=0)
-    res_seconds = models.BinaryField(null=True)
     res_histogram = models.BinaryField(null=True)
-    res_buckets = ArrayField(models.SmallIntegerField(), null=True)
-    res_ends = ArrayField(models.IntegerField(), null=True)
     # The survey invitations created on the day, not withdrawn (surveys.stats'
     # SURVEY_AGGREGATES), in everything (dimension 0) and by requesting department (1).
     invited = models.IntegerField(default=0)
@@ -91,6 +82,42 @@ class DailyFigures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.day} {self.dimension}:{self.key}"
+
+
+class BucketSeconds(models.Model):
+    """The business seconds of one stored DailyFigures row's met clocks of one kind
+    (`Kind`) that fall in one bucket of `dashboards.daily.BOUNDS`, sorted, as 4-byte
+    big-endian integers (int4send) one after the other. Written and deleted with the row
+    (`dashboards.daily._roll`, one statement), so a percentile's bucket is read back from
+    its groups' rows alone: the index leads with the group, kind and bucket, and a period's
+    rows of a target are a range of it per run of days or months (`SlaTotals`)."""
+
+    class Kind(models.IntegerChoices):
+        FIRST_RESPONSE = 0, "First response"
+        RESOLUTION = 1, "Resolution"
+
+    # The primary key is the index a read uses (no id: a key and an index fewer to write).
+    pk = models.CompositePrimaryKey(
+        "department", "dimension", "key", "kind", "bucket", "month", "day"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, db_constraint=False, db_index=False,
+        related_name="+",
+    )  # fmt: skip
+    dimension = models.PositiveSmallIntegerField(choices=DailyFigures.Dimension.choices)
+    key = models.IntegerField()
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    bucket = models.SmallIntegerField()
+    month = models.BooleanField(default=False)  # DailyFigures.month
+    day = models.DateField()
+    seconds = models.BinaryField()
+
+    class Meta:
+        # The roll-up replaces a department's days (and months) whole.
+        indexes = [models.Index(fields=["department", "month", "day"], name="bucketseconds_days")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day} {self.dimension}:{self.key} bucket {self.bucket}"
 
 
 class DailyRollup(models.Model):

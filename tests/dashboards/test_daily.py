@@ -8,16 +8,26 @@ with a hand count.
 from __future__ import annotations
 
 import zoneinfo
+from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from dashboards.daily import daily_rollup, period_rows
+from dashboards.daily import (
+    BOUNDS,
+    SlaTotals,
+    _bucket_range,
+    _unpacked,
+    daily_rollup,
+    period_rows,
+)
 from dashboards.map import department_map
-from dashboards.models import DailyFigures, DailyRollup, StaleDay
+from dashboards.models import BucketSeconds, DailyFigures, DailyRollup, StaleDay
 from dashboards.selectors import (
     _finished_clocks,
     _from_daily,
@@ -202,6 +212,136 @@ def test_percentiles_from_the_histograms_equal_the_portable_ones(clocks, it, hr)
     DailyRollup.objects.all().delete()
     assert department_map(first_day=days[0], last_day=days[1]) == rolled
     assert rolled.total.resolution.median_seconds is not None
+
+
+def test_the_seconds_by_bucket_are_each_rolled_rows_met_seconds(clocks, it, hr):
+    """Every stored day's and month's row has its met clocks' seconds in BucketSeconds,
+    bucket by bucket (each in its bucket's range, sorted), per group and kind, as the
+    clocks say; a day rolled again replaces its rows (a clock moved to another bucket
+    leaves nothing in its old one)."""
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    groups = {
+        DailyFigures.Dimension.ALL: lambda c: 0,
+        DailyFigures.Dimension.REQUESTING_DEPARTMENT: lambda c: c.finished_requesting_department_id,
+        DailyFigures.Dimension.REQUEST_TYPE: lambda c: c.finished_request_type_id,
+        DailyFigures.Dimension.ASSIGNEE: lambda c: c.finished_assignee_id,
+        DailyFigures.Dimension.PRIORITY: lambda c: c.finished_priority,
+    }
+    kinds = {SlaClock.Kind.FIRST_RESPONSE: 0, SlaClock.Kind.RESOLUTION: 1}
+
+    def check():
+        rolled = set(
+            DailyFigures.objects.filter(department=it).values_list(
+                "month", "day", "dimension", "key"
+            )
+        )
+        expected: dict[tuple, list[int]] = {}
+        for clock in SlaClock.objects.filter(department=it, state=SlaClock.State.MET):
+            day = clock.met_at.date()
+            for month, dimension in ((m, d) for m in (False, True) for d in groups):
+                key = (month, day.replace(day=1) if month else day, dimension)
+                key += (groups[dimension](clock) or 0,)
+                if key in rolled:
+                    expected.setdefault((*key, kinds[clock.kind]), []).append(
+                        clock.consumed_seconds
+                    )
+        stored: dict[tuple, list[int]] = {}
+        for row in BucketSeconds.objects.filter(department=it).order_by("bucket"):
+            values = _unpacked(row.seconds)
+            lo, hi = _bucket_range(row.bucket)
+            assert values == sorted(values) and all(lo <= v < hi for v in values)
+            key = (row.month, row.day, row.dimension, row.key, row.kind)
+            stored.setdefault(key, []).extend(values)
+        assert len(expected) > 100 and {k: sorted(v) for k, v in expected.items()} == stored
+        assert any(month for month, *_ in stored)
+
+    daily_rollup(now=datetime(2026, 3, 20, 14, 30, tzinfo=UTC))
+    check()
+    changed = next(
+        c
+        for c in clocks
+        if c.met_at and c.met_at.date() == date(2026, 3, 10) and c.department == it
+    )
+    SlaClock.objects.filter(pk=changed.pk).update(consumed_seconds=changed.consumed_seconds + 86400)
+    daily_rollup(now=datetime(2026, 3, 20, 14, 40, tzinfo=UTC))
+    assert not StaleDay.objects.exists()
+    check()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_copies_the_rolled_seconds_by_bucket(it):
+    """Migration 0003 cuts each stored row's sorted seconds (as 0002 kept them, with the
+    buckets and where each one's run ends) into BucketSeconds rows: no re-roll."""
+    executor = MigrationExecutor(connection)
+    before = [("dashboards", "0002_histograms")]
+    executor.migrate(before)
+    Figures = executor.loader.project_state(before).apps.get_model("dashboards", "DailyFigures")
+    seconds = {0: [0, 5, 5, 40, 41, 3600], 1: [7, 86400, 86401, 90000]}
+
+    def old(kind):
+        values = seconds[kind]
+        buckets = sorted({bisect_right(BOUNDS, v) for v in values})
+        ends = [sum(bisect_right(BOUNDS, v) <= b for v in values) for b in buckets]
+        return {"seconds": b"".join(v.to_bytes(4, "big") for v in values), "buckets": buckets,
+                "ends": ends}  # fmt: skip
+
+    fr, res = old(0), old(1)
+    for month in (False, True):
+        Figures.objects.create(
+            department_id=it.pk, day=date(2026, 3, 1), month=month, dimension=2, key=7,
+            fr_seconds=fr["seconds"], fr_buckets=fr["buckets"], fr_ends=fr["ends"],
+            res_seconds=res["seconds"], res_buckets=res["buckets"], res_ends=res["ends"],
+        )  # fmt: skip
+    call_command("migrate", "dashboards", verbosity=0)
+    expected = {}
+    for month in (False, True):
+        for kind, values in seconds.items():
+            for value in values:
+                bucket = bisect_right(BOUNDS, value)
+                expected.setdefault((month, kind, bucket), []).append(value)
+    copied = {
+        (row.month, row.kind, row.bucket): _unpacked(row.seconds)
+        for row in BucketSeconds.objects.filter(
+            department=it, day=date(2026, 3, 1), dimension=2, key=7
+        )
+    }
+    assert copied == expected and len(copied) == 16
+
+
+def test_a_key_of_some_groups_of_a_dimension_reads_only_theirs(clocks, it, hr):
+    """SlaTotals reads a department's dimension-0 seconds for a key holding all of its
+    groups of a dimension (the map's totals), and only the groups' own for a key holding
+    some: every bucket's seconds, and so the nearest ranks, are the clocks' own."""
+    TicketFactory(request_type=RequestTypeFactory(department=hr))
+    Ticket.objects.update(created_at=SINCE - timedelta(days=10))
+    daily_rollup(now=datetime(2026, 3, 20, 14, 30, tzinfo=UTC))
+    days = (SINCE.date(), UNTIL.date() - timedelta(days=1))
+    period = period_rows(
+        departments=[(it.pk, UTC_ZONE)], first_day=days[0], last_day=days[1],
+        dimensions=[DailyFigures.Dimension.REQUESTING_DEPARTMENT],
+    )  # fmt: skip
+    totals = SlaTotals(period)
+    for row in period.rows:
+        totals.add("all", row)
+        if row.key in (it.pk, hr.pk):
+            totals.add("some", row)
+    found = {(kind, key): figures[3:] for kind, key, figures in totals.figures()}
+    expected: dict = {}
+    for key, requesters in (("all", {it.pk, hr.pk, None}), ("some", {it.pk, hr.pk})):
+        for kind in (SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION):
+            values = sorted(
+                c.consumed_seconds
+                for c in clocks
+                if c.department == it and c.kind == kind and c.met_at
+                and SINCE <= c.met_at < UNTIL and c.finished_requesting_department_id in requesters
+            )  # fmt: skip
+            ranks = [values[-(-p * len(values) // 100) - 1] for p in (50, 90)]
+            assert found[(kind, key)] == tuple(ranks)
+            for value in values:
+                bucket = bisect_right(BOUNDS, value)
+                expected.setdefault(((kind, key), bucket), []).append(value)
+    assert totals._bucket_seconds(set(expected)) == expected
 
 
 def test_a_whole_month_is_read_from_its_own_row(clocks, it, hr):
