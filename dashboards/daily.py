@@ -492,11 +492,18 @@ class StoredDays:
             if not any(month <= d <= _month_end(month) for d in skipped):
                 months.append(month)
             month = _month_end(month) + DAY
-        left_out = set(skipped)
-        for month in months:
-            left_out |= {month + timedelta(days=n) for n in range(_month_end(month).day)}
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        return cls(department, _runs([d for d in days if d not in left_out]), months)
+        # The runs between the whole months and the skipped days (none of which lies in
+        # a whole month), without listing the days.
+        left_out = sorted([(m, _month_end(m)) for m in months] + [(d, d) for d in skipped])
+        runs: list[tuple[date, date]] = []
+        start = first
+        for lo, hi in left_out:
+            if start < lo:
+                runs.append((start, lo - DAY))
+            start = max(start, hi + DAY)
+        if start <= last:
+            runs.append((start, last))
+        return cls(department, runs, months)
 
 
 @dataclass(frozen=True)
@@ -562,16 +569,17 @@ def period_rows(
         ]
         sql, params = daily_sql(ranges, dimensions, packed=False)
         # The same rows as the stored ones: without the kinds not asked for.
+        kinds = [kind for kind in ("fr", "res") if f"{kind}_seconds" in seconds]
         unasked: dict[str, Any] = {
             f"{kind}_{part}": None
             for kind in ("fr", "res")
-            if f"{kind}_seconds" not in seconds
+            if kind not in kinds
             for part in ("seconds", "histogram", "buckets", "ends")
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows += [
-                _live_row(DayRow(*row))._replace(**unasked)
+                _live_row(DayRow(*row), kinds)._replace(**unasked)
                 for row in cursor.fetchall()
                 if dimensions is None or row[2] in dimensions
             ]
@@ -581,11 +589,11 @@ def period_rows(
 _BOUNDS_ARRAY = np.array(BOUNDS, dtype=np.int64)
 
 
-def _live_row(row: DayRow) -> DayRow:
+def _live_row(row: DayRow, kinds: Sequence[str]) -> DayRow:
     """A row read by `daily_sql` without `packed`: its seconds (sorted lists) with
-    their histograms, as the stored rows' (width_bucket's buckets)."""
+    their histograms, as the stored rows' (width_bucket's buckets), for `kinds`."""
     found: dict[str, Any] = {}
-    for kind in ("fr", "res"):
+    for kind in kinds:
         values = getattr(row, f"{kind}_seconds")
         if values is None:
             continue

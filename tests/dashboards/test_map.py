@@ -276,3 +276,16 @@ def test_daily_sla_cells_equal_the_portable_ones(history, hr, make_policy):
     _, figures, _ = _from_daily(providers, first_day=FIRST_DAY, last_day=LAST_DAY)
     assert len(figures) > 8 and any(f.median_seconds for f in figures.values())
     assert figures == _sla(periods)
+
+
+def test_cells_round_their_figures_as_the_floatformat_filter():
+    """The map's cells are built in Python (the map_cell tag): their percentages
+    and averages read as the template's floatformat showed them, halves rounded up."""
+    from django.template.defaultfilters import floatformat
+
+    from dashboards.templatetags.dashboards import _rounded
+
+    values = [0.0, 0.5, 1.5, 2.5, 4.25, 4.35, 1.05, 3.0, 66.7, 83.3, 92.45, 92.5, 99.95, 100.0]
+    for value in values:
+        for places in (0, 1):
+            assert _rounded(value, places) == floatformat(value, places), (value, places)
