@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from django.db import connection, transaction
 
-from dashboards.models import BucketSeconds, DailyFigures, DailyRollup, StaleDay
+from dashboards.models import SLA_MET_KEYS, BucketSeconds, DailyFigures, DailyRollup, StaleDay
 from slas.models import SlaClock
 from surveys.models import SurveyInvitation
 from tickets.models import Department, Ticket
@@ -101,7 +101,7 @@ BOUNDS = _bounds()
 _BOUNDS_SQL = "'{" + ",".join(map(str, BOUNDS)) + "}'::int[]"
 # A histogram's (bucket, count) pairs as stored (int2send || int4send).
 HISTOGRAM = np.dtype([("bucket", ">i2"), ("count", ">i4")])
-_SURVEYED = (Dimension.ALL, Dimension.REQUESTING_DEPARTMENT)
+# Each dimension's grouping set: of the tickets and clocks, and of the invitations.
 _SET_OF = {
     Dimension.ALL: "(d, day)",
     Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
@@ -109,6 +109,15 @@ _SET_OF = {
     Dimension.ASSIGNEE: "(d, day, a)",
     Dimension.PRIORITY: "(d, day, p)",
 }
+_SURVEY_SET_OF = {
+    Dimension.ALL: "(d, day)",
+    Dimension.REQUESTING_DEPARTMENT: "(d, day, r)",
+    Dimension.SURVEY_SLA: "(d, day, m)",
+}
+# An invitation's SURVEY_SLA key (models.SLA_MET_KEYS; NULL, "no SLA", is key 0).
+_SLA_MET_KEY = (
+    f"CASE sla_met WHEN TRUE THEN {SLA_MET_KEYS[True]} WHEN FALSE THEN {SLA_MET_KEYS[False]} END"
+)
 
 
 @dataclass(frozen=True)
@@ -140,24 +149,15 @@ def daily_sql(
         if months
         else "({0} AT TIME ZONE %s)::date"
     )
-    wanted = [Dimension(d) for d in (dimensions or list(_SET_OF))]
-    sets = f"GROUPING SETS ({', '.join(_SET_OF[d] for d in wanted)})"
-    # Each row's dimension from GROUPING(the grouped columns): a bit mask, a set bit for
-    # each column the row is not grouped by; its key is the one column it is grouped by.
-    columns = [_SET_OF[d][-2] for d in wanted if d != Dimension.ALL]
-    if columns:
-        everything = (1 << len(columns)) - 1
-        cases = " ".join(
-            f"WHEN {everything ^ (1 << (len(columns) - 1 - i))} THEN {d.value}"
-            for i, d in enumerate(d for d in wanted if d != Dimension.ALL)
-        )
-        dimension_of = f"CASE GROUPING({', '.join(columns)}) {cases} ELSE 0 END"
-        key_of = f"COALESCE({', '.join(columns)}, 0)"
-    else:
-        dimension_of, key_of = "0", "0"
+    wanted = [Dimension(d) for d in (dimensions or Dimension.values)]
+    # The tickets and clocks are grouped by dimension 0 at least (its resolved count).
+    ticket_wanted = [d for d in wanted if d in _SET_OF] or [Dimension.ALL]
+    sets = f"GROUPING SETS ({', '.join(_SET_OF[d] for d in ticket_wanted)})"
+    dimension_of, key_of = _dimension_and_key(ticket_wanted, _SET_OF)
     created, resolved, clocks, invitations = [], [], [], []
     params: dict[str, list[Any]] = {"created": [], "resolved": [], "clocks": [], "surveys": []}
-    survey_sets = [_SET_OF[d] for d in wanted if d in _SURVEYED]
+    survey_wanted = [d for d in wanted if d in _SURVEY_SET_OF]
+    survey_sets = [_SURVEY_SET_OF[d] for d in survey_wanted]
     invitation = SurveyInvitation._meta.db_table
     ticket = Ticket._meta.db_table
     clock = SlaClock._meta.db_table
@@ -197,8 +197,8 @@ def daily_sql(
         ]  # fmt: skip
         invitations.append(
             f"SELECT department_id AS d, {unit.format('created_at')} AS day, "  # noqa: S608
-            "requesting_department_id AS r, NULL::bigint AS t, NULL::bigint AS a, "
-            f"NULL::int AS p, score, nps, anonymous FROM {invitation} "
+            f"requesting_department_id AS r, {_SLA_MET_KEY} AS m, score, nps, anonymous "
+            f"FROM {invitation} "
             f"WHERE department_id IN ({ids}) AND created_at >= %s AND created_at < %s "
             "AND withdrawn_at IS NULL"
         )
@@ -207,12 +207,7 @@ def daily_sql(
     no_surveys = ", ".join("0" for _ in SURVEY_FIELDS)
     surveys = ""
     if survey_sets:  # (names from the code; values are parameters)
-        # Grouped by the requesting department or by nothing (r is not grouped otherwise).
-        by_requester = Dimension.REQUESTING_DEPARTMENT in wanted
-        survey_dimension, survey_key = (
-            (f"CASE GROUPING(r) WHEN 0 THEN {Dimension.REQUESTING_DEPARTMENT} ELSE 0 END",
-             "COALESCE(r, 0)") if by_requester else ("0", "0")
-        )  # fmt: skip
+        survey_dimension, survey_key = _dimension_and_key(survey_wanted, _SURVEY_SET_OF)
         surveys = (
             f"UNION ALL SELECT d, day, {survey_dimension}, {survey_key}, "  # noqa: S608
             "0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, NULL, "
@@ -278,6 +273,27 @@ def daily_sql(
         ) g {histogram("fr")} {histogram("res")}
     """  # noqa: S608 (table and column names from the code; values are parameters)
     return sql, [*params["created"], *params["resolved"], *params["clocks"], *params["surveys"]]
+
+
+def _dimension_and_key(
+    wanted: Sequence[Dimension], set_of: dict[Dimension, str]
+) -> tuple[str, str]:
+    """SQL of a grouped row's dimension and key, grouped by the `wanted` sets of `set_of`.
+    The dimension from GROUPING(the grouped columns): a bit mask, a set bit for each
+    column the row is not grouped by; the key is the one column it is grouped by."""
+    grouped = [d for d in wanted if d != Dimension.ALL]
+    if not grouped:
+        return "0", "0"
+    columns = [set_of[d][-2] for d in grouped]
+    everything = (1 << len(columns)) - 1
+    cases = " ".join(
+        f"WHEN {everything ^ (1 << (len(columns) - 1 - i))} THEN {d.value}"
+        for i, d in enumerate(grouped)
+    )
+    return (
+        f"CASE GROUPING({', '.join(columns)}) {cases} ELSE 0 END",
+        f"COALESCE({', '.join(columns)}, 0)",
+    )
 
 
 # --- Rolling up -------------------------------------------------------------------------
@@ -489,11 +505,18 @@ class StoredDays:
             if not any(month <= d <= _month_end(month) for d in skipped):
                 months.append(month)
             month = _month_end(month) + DAY
-        left_out = set(skipped)
-        for month in months:
-            left_out |= {month + timedelta(days=n) for n in range(_month_end(month).day)}
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        return cls(department, _runs([d for d in days if d not in left_out]), months)
+        # The runs between the whole months and the skipped days (none of which lies in
+        # a whole month), without listing the days.
+        left_out = sorted([(m, _month_end(m)) for m in months] + [(d, d) for d in skipped])
+        runs: list[tuple[date, date]] = []
+        start = first
+        for lo, hi in left_out:
+            if start < lo:
+                runs.append((start, lo - DAY))
+            start = max(start, hi + DAY)
+        if start <= last:
+            runs.append((start, last))
+        return cls(department, runs, months)
 
 
 @dataclass(frozen=True)
@@ -559,16 +582,17 @@ def period_rows(
         ]
         sql, params = daily_sql(ranges, dimensions, packed=False)
         # The same rows as the stored ones: without the kinds not asked for.
+        kinds = [kind for kind in ("fr", "res") if f"{kind}_seconds" in seconds]
         unasked: dict[str, Any] = {
             f"{kind}_{part}": None
             for kind in ("fr", "res")
-            if f"{kind}_seconds" not in seconds
+            if kind not in kinds
             for part in ("seconds", "histogram")
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows += [
-                _live_row(DayRow(*row))._replace(**unasked)
+                _live_row(DayRow(*row), kinds)._replace(**unasked)
                 for row in cursor.fetchall()
                 if dimensions is None or row[2] in dimensions
             ]
@@ -578,11 +602,11 @@ def period_rows(
 _BOUNDS_ARRAY = np.array(BOUNDS, dtype=np.int64)
 
 
-def _live_row(row: DayRow) -> DayRow:
+def _live_row(row: DayRow, kinds: Sequence[str]) -> DayRow:
     """A row read by `daily_sql` without `packed`: its seconds (sorted lists) with
-    their histograms, as the stored rows' (width_bucket's buckets)."""
+    their histograms, as the stored rows' (width_bucket's buckets), for `kinds`."""
     found: dict[str, Any] = {}
-    for kind in ("fr", "res"):
+    for kind in kinds:
         values = getattr(row, f"{kind}_seconds")
         if values is None:
             continue

@@ -14,10 +14,10 @@ department", and each column's total its dashboard's overall figures.
 
 Totals: per column (the providing department's whole service) and per row (everything
 the requesting department asked of anyone; no satisfaction: the providers' anonymity
-rules differ). Every figure is aggregated by the database, exactly: seven queries
-whatever the number of tickets (on PostgreSQL the SLA counts come per bucket of business
-time from one GROUPING SETS over the finished clocks' index-only rows, and the exact
-percentiles from the buckets holding their ranks: `dashboards.clock_figures`). A
+rules differ). Every figure is aggregated by the database, exactly: a fixed number of
+queries whatever the number of tickets (on PostgreSQL from the daily figures by
+requesting department, `dashboards.daily`: counts added up, the exact medians from the
+histograms and the seconds of the buckets holding their ranks). A
 finished clock counts for the requesting department it recorded when it finished
 (`SlaClock.finished_requesting_department`, the ticket's snapshot taken at filing).
 Access: leads of any department and superusers (`department_map_access`); the counts are
@@ -39,7 +39,6 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Value
 
 from accounts.models import User
-from dashboards.clock_figures import clock_figures
 from dashboards.daily import SlaTotals, period_rows
 from dashboards.models import DailyFigures
 from dashboards.selectors import NO_CLOCKS, NO_DEPARTMENT, SlaFigures, met_percentiles
@@ -266,33 +265,9 @@ def _with_totals(provider: int, requester: int | None) -> list[tuple[int, int | 
 def _sla(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]:
     """(kind, provider, requester) -> figures, TOTAL standing for all of either (the
     requester as the clock recorded it when it finished, `SlaClock.finished_*`). Two
-    queries: the counts per (kind, provider, requester), added up here; the medians and
-    90th percentiles of the resolution clocks per cell, per provider, per requester and
-    overall, from the database. One on PostgreSQL (`_sla_grouping_sets`)."""
-    if connection.vendor == "postgresql":
-        return _sla_grouping_sets(periods)
-    return _sla_portable(periods)
-
-
-def _sla_grouping_sets(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]:
-    """`_sla` on PostgreSQL: the finished clocks of every zone's period read index-only,
-    the cells', the totals' per provider and per requester and the overall counts per
-    bucket of business time from one hashed GROUPING SETS, and the exact percentiles of
-    the resolution clocks from only the buckets holding their ranks
-    (`dashboards.clock_figures`, nearest rank as the lead dashboard's). Two queries."""
-    requester = "finished_requesting_department_id"
-    sets = [("department_id", requester), ("department_id",), (requester,), ()]
-    figures = clock_figures(periods, sets, percentile_kinds=[Kind.RESOLUTION])
-    result: dict[tuple[str, int, int | None], SlaFigures] = {}
-    for (n, kind, values), counted in figures.items():
-        provider = values[0] if n in (0, 1) else TOTAL
-        requester_id = values[-1] if n in (0, 2) else TOTAL
-        # The median only (finished, met, breached, median), as the map shows.
-        result[(kind, provider, requester_id)] = SlaFigures(*counted[:4])
-    return result
-
-
-def _sla_portable(periods: list[Period]) -> dict[tuple[str, int, int | None], SlaFigures]:
+    queries: the counts per (kind, provider, requester), added up here; the medians of the
+    resolution clocks per cell, per provider, per requester and overall, from the
+    database (PostgreSQL reads the daily figures instead: `_from_daily`)."""
     met = _in_periods(periods, "department_id", "met_at") & Q(state=State.MET)
     stopped_late = _in_periods(periods, "department_id", "stopped_at") & Q(
         state=State.STOPPED, breached_at__isnull=False

@@ -34,6 +34,9 @@ class DailyFigures(models.Model):
         REQUEST_TYPE = 2, "Request type"
         ASSIGNEE = 3, "Assignee"
         PRIORITY = 4, "Priority"
+        # Survey invitations only, by whether the ticket met its SLA when it was
+        # surveyed (SurveyInvitation.sla_met, a snapshot): SLA_MET_KEYS.
+        SURVEY_SLA = 5, "Survey by SLA met"
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, db_constraint=False)
     day = models.DateField()
@@ -58,7 +61,8 @@ class DailyFigures(models.Model):
     res_breached = models.IntegerField(default=0)
     res_histogram = models.BinaryField(null=True)
     # The survey invitations created on the day, not withdrawn (surveys.stats'
-    # SURVEY_AGGREGATES), in everything (dimension 0) and by requesting department (1).
+    # SURVEY_AGGREGATES), in everything (dimension 0), by requesting department (1) and
+    # by SLA met (5, rows of invitations only).
     invited = models.IntegerField(default=0)
     responses = models.IntegerField(default=0)
     score_sum = models.IntegerField(default=0)
@@ -82,6 +86,10 @@ class DailyFigures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.day} {self.dimension}:{self.key}"
+
+
+# The key of a SURVEY_SLA row: the invitations' SurveyInvitation.sla_met.
+SLA_MET_KEYS = {True: 1, False: 2, None: 0}
 
 
 class BucketSeconds(models.Model):

@@ -56,7 +56,7 @@ from django.http import Http404
 from accounts.models import User
 from dashboards.clock_figures import CLOCK_GROUP_DB_COLUMNS, clock_figures
 from dashboards.daily import PeriodRows, SlaTotals, period_rows
-from dashboards.models import DailyFigures
+from dashboards.models import SLA_MET_KEYS, DailyFigures
 from slas.models import SlaClock
 from surveys.models import FollowUp, SurveyInvitation, SurveyResponse
 from surveys.stats import (
@@ -212,9 +212,9 @@ def lead_dashboard(
     if days is not None and connection.vendor == "postgresql":
         period = period_rows(departments=[(department.pk, tz)], first_day=days[0], last_day=days[1])
         volume, sla, weeks, reopen = _from_daily(period, since=since, until=until, tz=tz)
-        survey_weeks, requesting_rows = _surveys_from_daily(period)
+        survey_weeks, requesting_rows, sla_rows = _surveys_from_daily(period)
     else:
-        survey_weeks, requesting_rows = None, None
+        survey_weeks, requesting_rows, sla_rows = None, None, None
         created = Ticket.objects.filter(
             department=department, created_at__gte=since, created_at__lt=until
         )
@@ -236,6 +236,7 @@ def lead_dashboard(
         until=until,
         by_requesting_department=True,
         requesting_rows=requesting_rows,
+        sla_rows=sla_rows,
     )
     satisfaction = {figures.label: figures for figures in surveys.by_requesting_department}
     breakdowns = {
@@ -292,6 +293,8 @@ def _from_daily(
     resolved: dict[date, int] = defaultdict(int)
     reopen = {"resolved_once": 0, "reopened": 0}
     for row in period.rows:
+        if row.dimension == DailyDimension.SURVEY_SLA:
+            continue  # invitations only (`_surveys_from_daily`)
         group = ALL if not row.dimension else (DIMENSIONS[row.dimension - 1].field, row.key or None)
         if row.created:
             volume[group] += row.created
@@ -315,12 +318,14 @@ def _from_daily(
 
 def _surveys_from_daily(
     period: PeriodRows,
-) -> tuple[dict[date, dict[str, int]], list[dict[str, Any]]]:
-    """The invitations' counts (SURVEY_AGGREGATES) per local week (Monday) and per
-    requesting department (a row for each with invitations) from the period's daily rows:
-    what `lead_satisfaction`'s weekly query and `survey_stats`' breakdown count."""
+) -> tuple[dict[date, dict[str, int]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The invitations' counts (SURVEY_AGGREGATES) per local week (Monday), per
+    requesting department and per SLA outcome (a row for each group with invitations)
+    from the period's daily rows: what `lead_satisfaction`'s weekly query and
+    `survey_stats`' two breakdowns count."""
     weeks: dict[date, dict[str, int]] = {}
     requesting: dict[int | None, dict[str, Any]] = {}
+    by_sla: dict[bool | None, dict[str, Any]] = {}
     for row in period.rows:
         if not row.invited:
             continue
@@ -332,11 +337,17 @@ def _surveys_from_daily(
             counts = requesting.setdefault(
                 key, {"requesting_department": key, **dict.fromkeys(SURVEY_AGGREGATES, 0)}
             )
+        elif row.dimension == DailyDimension.SURVEY_SLA:
+            met = SLA_MET_OF_KEY[row.key]
+            counts = by_sla.setdefault(met, {"sla_met": met, **dict.fromkeys(SURVEY_AGGREGATES, 0)})
         else:
             continue
         for name in SURVEY_AGGREGATES:
             counts[name] += getattr(row, name)
-    return weeks, list(requesting.values())
+    return weeks, list(requesting.values()), list(by_sla.values())
+
+
+SLA_MET_OF_KEY = {key: met for met, key in SLA_MET_KEYS.items()}
 
 
 def _finished_clocks(

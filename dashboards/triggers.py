@@ -1,4 +1,4 @@
-"""The triggers that keep the daily aggregates honest (PostgreSQL; migrations 0001-0002).
+"""The triggers that keep the daily aggregates honest (PostgreSQL; migrations 0001-0003).
 
 Every write path to tickets, SLA clocks and survey invitations (the services, the
 sweep's SQL, admin, bulk loads) passes through them, which a hook in each service could
@@ -64,10 +64,12 @@ CREATE = (
     + _function("dashboards_clock_stale", ("met_at", "stopped_at"))
     + _triggers("slas_slaclock", "dashboards_clock_stale", CLOCK_COLUMNS)
 )
-# The survey figures (dashboards 0002): an invitation counts on the day it was created.
+# The survey figures (dashboards 0002): an invitation counts on the day it was created;
+# by SLA met (0003) in the group of its sla_met (set at the resolution, never moved by the
+# services; a change made by hand re-rolls its day).
 INVITATION_COLUMNS = (
     "department_id", "requesting_department_id", "created_at", "withdrawn_at", "score",
-    "nps", "anonymous",
+    "nps", "anonymous", "sla_met",
 )  # fmt: skip
 CREATE_INVITATIONS = _function("dashboards_invitation_stale", ("created_at",)) + _triggers(
     "surveys_surveyinvitation", "dashboards_invitation_stale", INVITATION_COLUMNS

@@ -92,20 +92,24 @@ def survey_stats(
     until: datetime,
     by_requesting_department: bool = False,
     requesting_rows: list[dict[str, Any]] | None = None,
+    sla_rows: list[dict[str, Any]] | None = None,
 ) -> SurveyStats:
     """The department's survey figures over [since, until). Two queries (four with the
     per-requesting-department breakdown), whatever the number of responses. Access is
     the caller's to check (the dashboards show a department's figures to its leads).
     `requesting_rows`: the breakdown's counts (SURVEY_AGGREGATES per
     `requesting_department`, a row for each with invitations) when the caller has them
-    already (the lead dashboard's daily figures): one query fewer."""
+    already (the lead dashboard's daily figures): one query fewer; `sla_rows` likewise,
+    the counts per `sla_met` (every figure but the breakdown's comes from them)."""
     settings = SurveySettings.objects.filter(department=department).first()
     invitations = invitations_in(department=department, since=since, until=until)
-    # Plain dicts: django-stubs types .values() rows by the grouped fields only.
-    by_sla_rows = cast(
-        list[dict[str, Any]],
-        list(invitations.values("sla_met").order_by("sla_met").annotate(**SURVEY_AGGREGATES)),
-    )
+    by_sla_rows = sla_rows
+    if by_sla_rows is None:
+        # Plain dicts: django-stubs types .values() rows by the grouped fields only.
+        by_sla_rows = cast(
+            list[dict[str, Any]],
+            list(invitations.values("sla_met").order_by("sla_met").annotate(**SURVEY_AGGREGATES)),
+        )
     anonymous, min_size = anonymity(settings, by_sla_rows)
     limit = min_size if anonymous else 0
 

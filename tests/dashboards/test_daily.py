@@ -77,9 +77,9 @@ def test_rolled_days_give_the_live_figures(berlin_it, history, spread, django_as
     # The roll-up's watermark, the stale days, the stored rows, the live ones, the stored
     # seconds of the buckets holding the percentiles; then the rest as before
     # (test_figures_take_a_fixed_number_of_queries), with the agents' names (the spread
-    # history has assignees), less the survey counts by requesting department (from the
-    # daily rows).
-    with django_assert_num_queries(11):
+    # history has assignees), less the survey counts by requesting department and by SLA
+    # met (from the daily rows).
+    with django_assert_num_queries(10):
         stored = read(berlin_it)
     assert stored == live
     assert stored.resolution.finished and stored.by_assignee and stored.weeks
@@ -425,3 +425,42 @@ def test_the_lead_dashboards_satisfaction_reads_the_same_rolled_or_live(answered
         (date(2026, 3, 9), 2),
     ]
     assert [(f.invited, f.responses) for f in rolled.stats.by_requesting_department] == [(6, 5)]
+
+
+def test_the_lead_dashboards_survey_by_sla_met_reads_the_same_rolled_or_live(answered, it):
+    """The satisfaction by SLA met comes from the daily figures (dimension SURVEY_SLA), as
+    the invitations count it: rolled up, after an answer given once its day was rolled, and
+    after an invitation's SLA outcome (its sla_met) is changed by hand on a rolled day."""
+    first, last = date(2026, 2, 20), date(2026, 4, 5)
+    since, until = local_days(first_day=first, last_day=last, tz=UTC_ZONE)
+    invitations = [SurveyInvitation.objects.get(ticket=ticket) for ticket in answered]
+    # 2 and 3 March missed their SLA, 4 March had none; the others met it.
+    SurveyInvitation.objects.filter(pk__in=[i.pk for i in invitations[:2]]).update(sla_met=False)
+    SurveyInvitation.objects.filter(pk=invitations[2].pk).update(sla_met=None)
+    SurveyInvitation.objects.filter(pk__in=[i.pk for i in invitations[3:]]).update(sla_met=True)
+
+    def by_sla():
+        board = lead_dashboard(department=it, since=since, until=until, tz=UTC_ZONE, now=NOW)
+        counted = survey_stats(department=it, since=since, until=until)
+        assert board.satisfaction.by_sla == counted.by_sla
+        assert board.satisfaction.overall == counted.overall
+        return [(f.label, f.invited, f.responses, f.csat_average) for f in counted.by_sla]
+
+    assert by_sla() == [
+        ("SLA met", 3, 2, 2.0), ("SLA missed", 2, 2, 4.5), ("No SLA", 1, 1, 2.0),
+    ]  # fmt: skip
+    daily_rollup(now=datetime(2026, 4, 10, 14, 30, tzinfo=UTC))
+    assert DailyFigures.objects.filter(
+        department=it, dimension=DailyFigures.Dimension.SURVEY_SLA, month=True, key=1, invited=3
+    ).exists()
+    assert by_sla() == [
+        ("SLA met", 3, 2, 2.0), ("SLA missed", 2, 2, 4.5), ("No SLA", 1, 1, 2.0),
+    ]  # fmt: skip
+    # 5 March (SLA met) answered now, after its day was rolled; 2 March's outcome corrected.
+    survey_respond(invitation=invitations[3], score=5, nps=None, comment="", now=NOW)
+    SurveyInvitation.objects.filter(pk=invitations[0].pk).update(sla_met=True)
+    expected = [("SLA met", 4, 4, 3.5), ("SLA missed", 1, 1, 4.0), ("No SLA", 1, 1, 2.0)]
+    assert by_sla() == expected
+    daily_rollup(now=datetime(2026, 4, 10, 14, 40, tzinfo=UTC))
+    assert not StaleDay.objects.exists()
+    assert by_sla() == expected

@@ -256,14 +256,12 @@ def test_the_number_of_queries_does_not_grow_with_the_tickets(client, history, i
     assert len(more) == len(few)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the one-query figures are PostgreSQL's"
-)
-def test_one_query_sla_cells_equal_the_portable_ones(history, hr, make_policy):
-    """PostgreSQL reads the cells' and totals' SLA figures in one GROUPING SETS query over
-    the finished clocks' index-only rows; they are the portable two queries' (IT's
-    history in Berlin, and HR's own tickets in UTC: two zones, two periods)."""
-    from dashboards.map import _periods, _sla_grouping_sets, _sla_portable
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the daily figures are PostgreSQL's")
+def test_daily_sla_cells_equal_the_portable_ones(history, hr, make_policy):
+    """PostgreSQL reads the cells' and totals' SLA figures from the daily figures; they
+    are the portable two queries' (IT's history in Berlin, and HR's own tickets in UTC:
+    two zones, two periods)."""
+    from dashboards.map import _from_daily, _periods, _sla
     from tests.dashboards.history import Desk, at
     from tests.factories import RequestTypeFactory
     from tickets.models import Department
@@ -275,6 +273,19 @@ def test_one_query_sla_cells_equal_the_portable_ones(history, hr, make_policy):
     providers = list(Department.objects.select_related("calendar").order_by("name"))
     periods = _periods(providers, first_day=FIRST_DAY, last_day=LAST_DAY)
     assert len(periods) >= 2
-    figures = _sla_grouping_sets(periods)
+    _, figures, _ = _from_daily(providers, first_day=FIRST_DAY, last_day=LAST_DAY)
     assert len(figures) > 8 and any(f.median_seconds for f in figures.values())
-    assert figures == _sla_portable(periods)
+    assert figures == _sla(periods)
+
+
+def test_cells_round_their_figures_as_the_floatformat_filter():
+    """The map's cells are built in Python (the map_cell tag): their percentages
+    and averages read as the template's floatformat showed them, halves rounded up."""
+    from django.template.defaultfilters import floatformat
+
+    from dashboards.templatetags.dashboards import _rounded
+
+    values = [0.0, 0.5, 1.5, 2.5, 4.25, 4.35, 1.05, 3.0, 66.7, 83.3, 92.45, 92.5, 99.95, 100.0]
+    for value in values:
+        for places in (0, 1):
+            assert _rounded(value, places) == floatformat(value, places), (value, places)
