@@ -143,6 +143,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_ALWAYS_EAGER = env.get_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_RELAY_INTERVAL_SECONDS = env.get_int("OUTBOX_RELAY_INTERVAL_SECONDS", 30, minimum=1)
+# Processes serving WSGI (servicedesk/wsgi.py) gather their outbox wake-ups for this many
+# milliseconds and publish them together (outbox/publisher.py); 0 publishes each commit's
+# at once. Never batched when tasks run eagerly, nor in workers and management commands.
+OUTBOX_PUBLISH_BATCH_MS = env.get_int("OUTBOX_PUBLISH_BATCH_MS", 10, minimum=0)
 SLA_SWEEP_INTERVAL_SECONDS = env.get_int("SLA_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
 DAILY_ROLLUP_INTERVAL_SECONDS = env.get_int("DAILY_ROLLUP_INTERVAL_SECONDS", 600, minimum=10)
 # The leads' weekly digest goes out on Monday from this hour, in each department's zone.
