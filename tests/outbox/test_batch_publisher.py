@@ -5,8 +5,11 @@ to the relay; tasks run eagerly still deliver at once."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,8 @@ from outbox.models import Message
 from outbox.publisher import BatchPublisher, outbox_publisher_disable, outbox_publisher_enable
 from outbox.services import outbox_enqueue, outbox_relay
 from servicedesk.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def email(key: str) -> dict:
@@ -169,3 +174,20 @@ def test_a_forked_child_gets_a_publisher_of_its_own(monkeypatch):
     finally:
         outbox_publisher_disable()
     assert sorted(send.sent) == [([1], 50), ([2], 50)]
+
+
+def test_a_process_exiting_with_ids_queued_publishes_them_at_exit(tmp_path):
+    sent = tmp_path / "sent"
+    program = f"""
+from outbox.publisher import outbox_publisher_enable, outbox_publisher_submit
+
+def send(ids, chunk):
+    with open({str(sent)!r}, "a") as file:
+        file.write(f"{{ids}} {{chunk}}\\n")
+
+outbox_publisher_enable(batch_ms=60_000)  # the window would never end by itself
+outbox_publisher_submit([1, 2], chunk=50, send=send)
+outbox_publisher_submit([3], chunk=50, send=send)
+"""
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=30, cwd=ROOT)
+    assert sent.read_text() == "[1, 2, 3] 50\n"
