@@ -47,7 +47,8 @@ def publishes(monkeypatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
     def publish(self: Producer, body: Any, **options: Any) -> None:
-        calls.append({"body": body, "task": options["headers"]["task"]})
+        task, thread = options["headers"]["task"], threading.current_thread().name
+        calls.append({"body": body, "task": task, "thread": thread})
 
     monkeypatch.setattr(Producer, "publish", publish)
     app.conf.task_always_eager = False  # tests/conftest.py puts it back afterwards
@@ -62,13 +63,16 @@ def _commit_one(key: str, capture) -> int:
 def test_several_commits_are_woken_by_one_publish_from_the_thread(
     db, batching, publishes, django_capture_on_commit_callbacks
 ):
-    ids = [_commit_one(key, django_capture_on_commit_callbacks) for key in "abcd"]
-    assert publishes == []  # handed to the thread, not published by the request
+    first = _commit_one("a", django_capture_on_commit_callbacks)
+    _wait_for(lambda: publishes)  # an idle process publishes at once, from the thread
+    ids = [_commit_one(key, django_capture_on_commit_callbacks) for key in "bcd"]
     outbox_publisher_disable()  # what atexit does: publish what is queued, stop
-    assert len(publishes) == 1
-    args, _kwargs, _embed = publishes[0]["body"]
-    assert publishes[0]["task"] == "outbox.tasks.outbox_deliver_many_task"
-    assert args == (ids,)
+    assert [call["body"][0] for call in publishes] == [(first,), (ids,)]
+    assert [call["task"] for call in publishes] == [
+        "outbox.tasks.outbox_deliver_task",
+        "outbox.tasks.outbox_deliver_many_task",
+    ]
+    assert publishes[0]["thread"] == publishes[1]["thread"] == "outbox-publisher"
 
 
 def test_a_failed_publish_is_logged_and_leaves_the_rows_to_the_relay(
@@ -81,7 +85,7 @@ def test_a_failed_publish_is_logged_and_leaves_the_rows_to_the_relay(
     with caplog.at_level(logging.WARNING, logger="outbox"):
         ids = [_commit_one(key, django_capture_on_commit_callbacks) for key in "ab"]
         outbox_publisher_disable()
-    assert "could not enqueue 2 outbox message(s)" in caplog.text
+    assert "the relay will deliver them" in caplog.text
     assert Message.objects.filter(pk__in=ids, delivered_at__isnull=True).count() == 2
     assert outbox_relay(now=timezone.now()) == 2
     assert len(mail.outbox) == 2
@@ -124,16 +128,22 @@ def _wait_for(condition, seconds: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def test_ids_within_the_window_go_in_one_send_with_the_smallest_chunk():
+def test_at_once_when_idle_then_one_send_per_window_with_the_smallest_chunk():
     send = Recorder()
-    batch = BatchPublisher(send=send, window=0.2)
-    batch.submit([1, 2], 50)
-    batch.submit([3], 10)
+    batch = BatchPublisher(send=send, window=0.3)
+    started = time.monotonic()
+    batch.submit([1], 50)
     _wait_for(lambda: send.sent)
-    batch.submit([4], 50)  # after the window: a send of its own
+    assert time.monotonic() - started < 0.25  # idle: no wait for the window
+    batch.submit([2, 3], 50)  # within the window after that send: gathered
+    batch.submit([4], 10)
     _wait_for(lambda: len(send.sent) == 2)
+    assert time.monotonic() - started >= 0.3
+    time.sleep(0.35)  # idle again
+    batch.submit([5], 50)
+    _wait_for(lambda: len(send.sent) == 3)
     batch.close()
-    assert send.sent == [([1, 2, 3], 10), ([4], 50)]
+    assert send.sent == [([1], 50), ([2, 3, 4], 10), ([5], 50)]
     assert send.threads == {"outbox-publisher"}
 
 
@@ -152,10 +162,12 @@ def test_close_publishes_what_is_queued_without_waiting_for_the_window():
     send = Recorder()
     batch = BatchPublisher(send=send, window=30)
     batch.submit([1], 50)
+    _wait_for(lambda: send.sent)  # idle: at once
     batch.submit([2], 50)
+    batch.submit([3], 50)
     started = time.monotonic()
     batch.close()
-    assert send.sent == [([1, 2], 50)]
+    assert send.sent == [([1], 50), ([2, 3], 50)]
     assert time.monotonic() - started < 5
 
 
@@ -179,6 +191,9 @@ def test_a_forked_child_gets_a_publisher_of_its_own(monkeypatch):
 def test_a_process_exiting_with_ids_queued_publishes_them_at_exit(tmp_path):
     sent = tmp_path / "sent"
     program = f"""
+import os
+import time
+
 from outbox.publisher import outbox_publisher_enable, outbox_publisher_submit
 
 def send(ids, chunk):
@@ -186,8 +201,10 @@ def send(ids, chunk):
         file.write(f"{{ids}} {{chunk}}\\n")
 
 outbox_publisher_enable(batch_ms=60_000)  # the window would never end by itself
-outbox_publisher_submit([1, 2], chunk=50, send=send)
-outbox_publisher_submit([3], chunk=50, send=send)
+outbox_publisher_submit([1], chunk=50, send=send)
+while not os.path.exists({str(sent)!r}):  # sent at once: the process was idle
+    time.sleep(0.01)
+outbox_publisher_submit([2, 3], chunk=50, send=send)  # would wait for the window
 """
     subprocess.run([sys.executable, "-c", program], check=True, timeout=30, cwd=ROOT)
-    assert sent.read_text() == "[1, 2, 3] 50\n"
+    assert sent.read_text() == "[1] 50\n[2, 3] 50\n"
