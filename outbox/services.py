@@ -28,6 +28,7 @@ from kombu import Queue
 from kombu.utils.uuid import uuid
 
 from outbox.models import Message
+from outbox.publisher import outbox_publisher_submit
 from servicedesk.db import execute_prepared, pg_unnest
 
 logger = logging.getLogger(__name__)
@@ -243,11 +244,31 @@ def outbox_deliver_after_commit(message_ids: list[int], *, chunk: int = DELIVERY
 
 
 def _schedule_delivery_unsafe(*message_ids: int, chunk: int = DELIVERY_CHUNK) -> None:
+    """Ask workers to deliver these messages: in a web process with batching on, hand
+    them to the process's publisher, which wakes the workers for the ids of many commits
+    with one publish a few milliseconds later (outbox/publisher.py); elsewhere (Celery
+    workers, management commands, tasks run eagerly) publish now. Every outbox write
+    comes here, after its commit."""
+    ids = list(message_ids)
+    if not _tasks_run_eagerly() and outbox_publisher_submit(
+        ids, chunk=chunk, send=_schedule_delivery_now
+    ):
+        return
+    _schedule_delivery_now(ids, chunk)
+
+
+def _tasks_run_eagerly() -> bool:
+    from servicedesk.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def _schedule_delivery_now(message_ids: list[int], chunk: int = DELIVERY_CHUNK) -> None:
     """Ask workers to deliver now, `chunk` messages a task, with ONE publish: more than
     `chunk` go in one task that hands the other chunks on to other workers before it
     delivers its own (outbox/tasks.py `outbox_deliver_many_task`). A publish is a broker
-    round trip, paid by the committing request or sweep; the worker pays for the others.
-    Failure is fine: the relay will find the rows."""
+    round trip, paid by the committing request, sweep or publisher thread; the worker
+    pays for the others. Failure is logged and is fine: the relay will find the rows."""
     from outbox.tasks import outbox_deliver_many_task, outbox_deliver_task
 
     try:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from outbox.models import Message
+from outbox.publisher import outbox_publisher_disable, outbox_publisher_enable
 from outbox.tasks import outbox_relay_task
 from tests.factories import RequestTypeFactory, TicketFactory, UserFactory, agent_of
 from tickets.models import Department
@@ -172,6 +173,32 @@ def test_real_worker_delivers_each_email_once_after_commit(company, start_worker
     ]
     assert all("Subject: [IT-1] " in m for m in sent)
     assert list(Message.objects.values_list("attempts", flat=True)) == [1, 1]
+
+
+def test_real_worker_delivers_what_a_web_process_publisher_woke_it_for(
+    company, start_worker, mail_dir
+):
+    """As in a gunicorn worker: the commits hand their ids to the publisher thread, which
+    wakes the worker through the real broker for all of them."""
+    start_worker()
+    outbox_publisher_enable(batch_ms=100)
+    try:
+        for _ in range(3):
+            TicketFactory(
+                request_type=company["request_type"],
+                created_by=company["assistant"],
+                requester=company["requester"],
+            )
+    finally:
+        outbox_publisher_disable()  # publishes what is queued, as at exit
+    assert Message.objects.count() == 6
+    wait_for(
+        lambda: all_delivered() and len(sent_messages(mail_dir)) >= 6,
+        timeout=DELIVERY_TIMEOUT,
+        what="the worker to deliver 6 outbox messages",
+        log=start_worker.log_path,
+    )
+    assert list(Message.objects.values_list("attempts", flat=True)) == [1] * 6
 
 
 def test_broker_down_at_commit_then_relay_delivers(company, child_env, start_worker, mail_dir):
