@@ -14,8 +14,8 @@ class Migration(migrations.Migration):
     """The survey invitations' counts by SLA met (DailyFigures.Dimension.SURVEY_SLA), and
     their triggers watching sla_met. The rolled rows have none of that dimension: they are
     dropped, with their BucketSeconds and watermarks, so the next roll-up rolls every day
-    again (until then the dashboards compute every day directly; migration 0003's copy of
-    the seconds is then undone: dashboards 0003 and 0004 land together)."""
+    again (until then the dashboards compute every day directly). They also lost their
+    seconds in 0003, which landed with this one."""
 
     dependencies = [("dashboards", "0003_bucket_seconds")]
 

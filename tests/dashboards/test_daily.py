@@ -270,48 +270,24 @@ def test_the_seconds_by_bucket_are_each_rolled_rows_met_seconds(clocks, it, hr):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_copies_the_rolled_seconds_by_bucket(it):
-    """Migration 0003 cuts each stored row's sorted seconds (as 0002 kept them, with the
-    buckets and where each one's run ends) into BucketSeconds rows: no re-roll (0004, which
-    came with it, re-rolls anyway)."""
-    executor = MigrationExecutor(connection)
+def test_the_migrations_drop_the_rolled_rows_for_a_full_roll_up(it):
+    """Migrations 0003 (the seconds move to BucketSeconds) and 0004 (survey rows by SLA
+    met) leave no rolled row behind: the next roll-up rolls every day again, into both
+    tables, rather than the dashboards reading rows without seconds or dimension."""
     before = [("dashboards", "0002_histograms")]
+    executor = MigrationExecutor(connection)
     executor.migrate(before)
-    Figures = executor.loader.project_state(before).apps.get_model("dashboards", "DailyFigures")
-    seconds = {0: [0, 5, 5, 40, 41, 3600], 1: [7, 86400, 86401, 90000]}
-
-    def old(kind):
-        values = seconds[kind]
-        buckets = sorted({bisect_right(BOUNDS, v) for v in values})
-        ends = [sum(bisect_right(BOUNDS, v) <= b for v in values) for b in buckets]
-        return {"seconds": b"".join(v.to_bytes(4, "big") for v in values), "buckets": buckets,
-                "ends": ends}  # fmt: skip
-
-    fr, res = old(0), old(1)
-    for month in (False, True):
-        Figures.objects.create(
-            department_id=it.pk, day=date(2026, 3, 1), month=month, dimension=2, key=7,
-            fr_seconds=fr["seconds"], fr_buckets=fr["buckets"], fr_ends=fr["ends"],
-            res_seconds=res["seconds"], res_buckets=res["buckets"], res_ends=res["ends"],
-        )  # fmt: skip
-    call_command("migrate", "dashboards", "0003_bucket_seconds", verbosity=0)
-    expected = {}
-    for month in (False, True):
-        for kind, values in seconds.items():
-            for value in values:
-                bucket = bisect_right(BOUNDS, value)
-                expected.setdefault((month, kind, bucket), []).append(value)
-    copied = {
-        (row.month, row.kind, row.bucket): _unpacked(row.seconds)
-        for row in BucketSeconds.objects.filter(
-            department=it, day=date(2026, 3, 1), dimension=2, key=7
-        )
-    }
-    assert copied == expected and len(copied) == 16
-    # 0004 (the survey rows by SLA met) drops every rolled row, these included: the next
-    # roll-up writes them again.
+    old = executor.loader.project_state(before).apps
+    old.get_model("dashboards", "DailyFigures").objects.create(
+        department_id=it.pk, day=date(2026, 3, 1), dimension=2, key=7,
+        fr_seconds=(5).to_bytes(4, "big"), fr_buckets=[5], fr_ends=[1],
+    )  # fmt: skip
+    old.get_model("dashboards", "DailyRollup").objects.create(
+        department_id=it.pk, rolled_until=date(2026, 3, 2), time_zone="UTC",
+        rolled_at=datetime(2026, 3, 2, 14, tzinfo=UTC),
+    )  # fmt: skip
     call_command("migrate", "dashboards", verbosity=0)
-    assert not BucketSeconds.objects.exists()
+    assert not DailyFigures.objects.exists() and not DailyRollup.objects.exists()
 
 
 def test_a_key_of_some_groups_of_a_dimension_reads_only_theirs(clocks, it, hr):
