@@ -14,7 +14,10 @@ import os
 bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
 # WEB_CONCURRENCY (the Dockerfile's default: 3) processes of `threads` threads each.
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-worker_class = "gthread"
+# gunicorn's gthread worker, except that a process takes a new connection only with a
+# thread free: kept-alive clients spread over the processes by load, not by who won the
+# race to accept (servicedesk/gunicorn_worker.py).
+worker_class = "servicedesk.gunicorn_worker.BalancedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Seconds an idle client connection stays open: longer than an integration's pause
 # between two calls, shorter than the load balancers' usual idle timeout (60 s).
