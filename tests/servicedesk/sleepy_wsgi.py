@@ -2,7 +2,7 @@
 
 import time
 
-SECONDS = 0.4
+SECONDS = 0.2
 
 
 def app(environ, start_response):  # type: ignore[no-untyped-def]
