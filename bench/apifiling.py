@@ -317,6 +317,7 @@ def _report(
     met_p95 = "met" if p95 <= TARGET_P95_MS else "**missed**"
     errors = ", ".join(f"{n} x HTTP {s}" for s, n in sorted(window.errors.items())) or "none"
     filed = max(len(window.latencies_ms), 1)
+    worker_class = str(server["worker_class"]).rsplit(".", 1)[-1]
 
     def per(kind: str) -> float:
         return 1000 * window.server_cpu.get(kind, 0.0) / filed
@@ -325,7 +326,7 @@ def _report(
         f"{CLIENTS} clients, each with its own token and one kept-alive connection, filing for "
         f"{elapsed:.0f} s after a {WARM_UP_SECONDS:.0f} s warm-up into request types of "
         f"departments with SLA policies (clocks start on every filing); gunicorn as "
-        f"gunicorn.conf.py runs it: {server['workers']} {server['worker_class']} workers of "
+        f"gunicorn.conf.py runs it: {server['workers']} {worker_class} workers of "
         f"{server['threads']} threads, keep-alive {server['keepalive']} s, access log; DEBUG "
         f"off, PostgreSQL on the same host. Load average at the end: {load[0]:.1f}, "
         f"{load[1]:.1f}, {load[2]:.1f}.",
