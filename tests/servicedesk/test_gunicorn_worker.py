@@ -4,6 +4,7 @@ fewest, and a stuck process does not hold them up for long."""
 
 from __future__ import annotations
 
+import gc
 import http.client
 import os
 import runpy
@@ -161,3 +162,15 @@ def test_a_stuck_process_holds_up_new_connections_only_until_its_row_is_stale(se
 def test_the_production_config_runs_this_worker():
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert config["worker_class"] == "servicedesk.gunicorn_worker.BalancedThreadWorker"
+
+
+def test_the_production_config_freezes_the_loaded_app_and_collects_young_objects_less_often():
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    thresholds = gc.get_threshold()
+    try:
+        config["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == config["GC_THRESHOLDS"] != (700, 10, 10)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
