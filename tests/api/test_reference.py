@@ -27,6 +27,7 @@ def test_departments_and_request_types_with_their_questions(api_as, requester, i
     assert fields == {"department": ["Null characters are not allowed."]}
     assert api.get("/api/v1/departments/NOPE/").status_code == 404
     assert api.get("/api/v1/departments/I%00T/").status_code == 404
+    assert api.get("/api/v1/tickets/I%00T-1/").status_code == 404
 
 
 def test_calendars_and_policies_are_readable(api_as, requester):
