@@ -67,6 +67,8 @@ def _person(username: str | None, field: str) -> User | None:
 def _department_id(code: str | None, field: str) -> int | None:
     if not code:
         return None
+    if "\x00" in code:  # PostgreSQL refuses the string: say so rather than fail with 500
+        raise ValidationError({field: ["Null characters are not allowed."]})
     department_id = (
         Department.objects.filter(code=code.upper()).values_list("pk", flat=True).first()
     )
@@ -342,6 +344,9 @@ def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     serializer_class = s.DepartmentSerializer
     lookup_field = "code"
+    # A department's code (tickets.models.Department.code), in either case: anything else
+    # is no department (404), not a string for the database to refuse.
+    lookup_value_regex = "[A-Za-z][A-Za-z0-9]{1,9}"
     pagination_class = None
     queryset = Department.objects.select_related("calendar").order_by("name")
 

@@ -63,6 +63,9 @@ class Window:
     # and this process (the clients).
     server_cpu: dict[str, float] = field(default_factory=dict)
     client_cpu: float = 0.0
+    # Filings answered 201 per client: with one kept-alive connection each, a client whose
+    # connection sits in a busier process files less in the same window.
+    per_client: list[int] = field(default_factory=list)
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -280,6 +283,7 @@ def _file_for(
         connection.close()
         with lock:
             window.latencies_ms.extend(mine)
+            window.per_client.append(len(mine))
             for status, count in errors.items():
                 window.errors[status] = window.errors.get(status, 0) + count
 
@@ -297,6 +301,13 @@ def _empty_queue() -> None:
     redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
 
 
+def _spread(counts: list[int]) -> str:
+    ordered = sorted(counts)
+    if not ordered:
+        return "none"
+    return f"{ordered[0]}, {ordered[len(ordered) // 2]}, {ordered[-1]}"
+
+
 def _report(
     window: Window, *, rate: float, elapsed: float, workers: int, load: tuple[float, ...]
 ) -> str:
@@ -306,6 +317,7 @@ def _report(
     met_p95 = "met" if p95 <= TARGET_P95_MS else "**missed**"
     errors = ", ".join(f"{n} x HTTP {s}" for s, n in sorted(window.errors.items())) or "none"
     filed = max(len(window.latencies_ms), 1)
+    worker_class = str(server["worker_class"]).rsplit(".", 1)[-1]
 
     def per(kind: str) -> float:
         return 1000 * window.server_cpu.get(kind, 0.0) / filed
@@ -314,7 +326,7 @@ def _report(
         f"{CLIENTS} clients, each with its own token and one kept-alive connection, filing for "
         f"{elapsed:.0f} s after a {WARM_UP_SECONDS:.0f} s warm-up into request types of "
         f"departments with SLA policies (clocks start on every filing); gunicorn as "
-        f"gunicorn.conf.py runs it: {server['workers']} {server['worker_class']} workers of "
+        f"gunicorn.conf.py runs it: {server['workers']} {worker_class} workers of "
         f"{server['threads']} threads, keep-alive {server['keepalive']} s, access log; DEBUG "
         f"off, PostgreSQL on the same host. Load average at the end: {load[0]:.1f}, "
         f"{load[1]:.1f}, {load[2]:.1f}.",
@@ -323,6 +335,8 @@ def _report(
         "|--:|--:|--:|--:|--:|--:|---|",
         f"| {len(window.latencies_ms):,} | {rate:.1f} | {window.pct(50):.1f} | {p95:.1f} "
         f"| {window.pct(99):.1f} | {max(window.latencies_ms, default=0):.1f} | {errors} |",
+        "",
+        f"**Filings per client** (fewest, median, most): {_spread(window.per_client)}.",
         "",
         f"**CPU per filing** (during the timed window, divided by the filings): gunicorn "
         f"workers {per('gunicorn'):.1f} ms + their PostgreSQL backends {per('postgres'):.1f} ms "

@@ -125,6 +125,8 @@ def visible_tickets_q(user: User) -> Q:
 
 def ticket_access(*, user: User, reference: str) -> Ticket:
     """The ticket, if the user may see it; otherwise 404 (existence is not revealed)."""
+    if "\x00" in reference:  # no reference has one, and PostgreSQL refuses the string
+        raise Http404("No such ticket.")
     ticket = (
         Ticket.objects.filter(reference=reference)
         .select_related(

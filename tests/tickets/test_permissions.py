@@ -79,6 +79,8 @@ def test_unknown_and_forbidden_tickets_look_the_same(as_role, ticket):
     forbidden = client.get(url("ticket_detail", ticket))
     missing = client.get(reverse("ticket_detail", args=["IT-999"]))
     assert forbidden.status_code == missing.status_code == 404
+    # A NUL in the reference is no ticket either (PostgreSQL refuses the string: was 500).
+    assert client.get("/tickets/IT%00-1/").status_code == 404
     assert ticket.title not in forbidden.content.decode()
 
 
