@@ -21,7 +21,7 @@ from typing import Any
 
 from celery import Task
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu import Queue
@@ -147,12 +147,15 @@ def outbox_enqueue_many(
     now = timezone.now()
     # One INSERT ... RETURNING: building a thousand model instances for bulk_create was
     # the largest Python cost of a sweep (measured, bench/sweep.py).
-    ops = connection.ops
+    # The connection itself: each attribute of the django.db.connection proxy is looked
+    # up through a context-local (asgiref), a few microseconds a time on every filing.
+    db = connections[DEFAULT_DB_ALIAS]
+    ops = db.ops
     table = ops.quote_name(Message._meta.db_table)
     columns = (
         "topic, dedupe_key, payload, created_at, available_at, attempts, delivered_at, last_error"
     )
-    if connection.vendor == "postgresql":
+    if db.vendor == "postgresql":
         # One array per column: the statement's size does not grow with the messages.
         unnest, params = pg_unnest(
             [
@@ -176,7 +179,7 @@ def outbox_enqueue_many(
             ]  # fmt: skip
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(messages))
         sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"  # noqa: S608
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         execute_prepared(cursor, label="outbox_enqueue", sql=sql, params=params)
         ids = [row[0] for row in cursor.fetchall()]
     outbox_deliver_after_commit(ids, chunk=delivery_chunk)
@@ -225,20 +228,21 @@ def outbox_deliver_after_commit(message_ids: list[int], *, chunk: int = DELIVERY
     batch of its own."""
     if not message_ids or _recorded_as_delivered_at.get() is not None:
         return
-    if not connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself (see outbox_enqueue_many)
+    if not db.in_atomic_block:
         _schedule_delivery_unsafe(*message_ids, chunk=chunk)
         return
-    savepoints = list(connection.savepoint_ids)
-    batch: _AfterCommit | None = getattr(connection, "_outbox_after_commit", None)
+    savepoints = list(db.savepoint_ids)
+    batch: _AfterCommit | None = getattr(db, "_outbox_after_commit", None)
     joinable = (
         batch is not None
         and savepoints[: len(batch.savepoints)] == batch.savepoints
-        and any(entry[1] == batch.publish for entry in connection.run_on_commit)
+        and any(entry[1] == batch.publish for entry in db.run_on_commit)
     )
     if batch is None or not joinable:
         batch = _AfterCommit(chunk, savepoints)
-        connection._outbox_after_commit = batch  # type: ignore[attr-defined]
-        transaction.on_commit(batch.publish)
+        db._outbox_after_commit = batch  # type: ignore[attr-defined]
+        db.on_commit(batch.publish)
     batch.ids.extend(message_ids)
     batch.chunk = min(batch.chunk, chunk)
 

@@ -22,7 +22,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from servicedesk.db import execute_prepared, pg_array
 from slas.idle import idle_restart_check
@@ -85,7 +85,8 @@ def _write_in_one_statement(
     *, ticket: Ticket, clocks: list[SlaClock], idle_check: datetime | None, now: datetime
 ) -> None:
     """The rows `_write` writes, in one statement; the clocks get their ids."""
-    q = connection.ops.quote_name
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy's lookups
+    q = db.ops.quote_name
     clock, schedule, segment, timer = (
         q(model._meta.db_table) for model in (SlaClock, SlaSchedule, SlaSegment, IdleTimer)
     )
@@ -130,10 +131,10 @@ WITH v (kind, target_seconds, due_at, at_risk_at, next_check_at, checks) AS (
     VALUES (%(ticket)s, %(department)s, %(now)s, 0, %(idle_check)s)
 )
 SELECT id, kind FROM c"""  # noqa: S608 (names from the models)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         execute_prepared(cursor, label="sla_filed", sql=sql, params=params)
         ids = {kind: pk for pk, kind in cursor.fetchall()}
     for sla_clock in clocks:
         sla_clock.pk = ids[sla_clock.kind]
-        sla_clock._state.adding, sla_clock._state.db = False, connection.alias
+        sla_clock._state.adding, sla_clock._state.db = False, db.alias
         sla_clock.sweep_schedule.copy_clock(sla_clock)

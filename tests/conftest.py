@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("REQUIRE_SERVICES") != "1":
         return
     problems = []
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] != "servicedesk.postgresql":
         problems.append("DATABASE_URL does not point to PostgreSQL")
     if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         problems.append("CELERY_BROKER_URL does not point to Redis")

@@ -8,6 +8,7 @@ tasks call these; none of them writes ticket models itself.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -17,8 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Field, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -175,15 +176,44 @@ def _insert_filed(ticket: Ticket, events: list[TicketEvent]) -> None:
     ticket's, a data-modifying CTE): the ORM's insert and bulk_create were more Python to
     build than to run. Elsewhere those two.
     """
-    if connection.vendor != "postgresql":
+    # The connection itself, not django.db.connection: each attribute of that proxy is
+    # looked up through a context-local (asgiref), and the fields' get_db_prep_save ask
+    # it several times each (measured: half of this function's Python).
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
         ticket.save(force_insert=True)
         for event in events:
             event.ticket = ticket
         TicketEvent.objects.bulk_create(events)
         return
-    q = connection.ops.quote_name
+    fields, sql = _filed_statement()
+    values = [f.get_db_prep_save(f.pre_save(ticket, add=True), db) for f in fields]
+    columns: list[list[Any]] = [
+        [e.actor_id for e in events],
+        [e.action for e in events],
+        [e.old_value for e in events],
+        [e.new_value for e in events],
+        [e.message for e in events],
+        [e.created_at for e in events],
+    ]
+    with db.cursor() as cursor:
+        params = [*values, *(pg_array(column) for column in columns)]
+        execute_prepared(cursor, label="ticket_filed", sql=sql, params=params)
+        rows = cursor.fetchall()
+    ticket.pk = rows[0][0]
+    ticket._state.adding, ticket._state.db = False, db.alias
+    ids = {action: pk for _, pk, action in rows}
+    for event in events:
+        event.ticket = ticket
+        event.pk = ids[event.action]
+        event._state.adding, event._state.db = False, db.alias
+
+
+@functools.cache
+def _filed_statement() -> tuple[list[Field[Any, Any]], str]:
+    """`_insert_filed`'s ticket fields (all but the id) and its PostgreSQL statement."""
+    q = connections[DEFAULT_DB_ALIAS].ops.quote_name
     fields = [f for f in Ticket._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(ticket, add=True), connection) for f in fields]
     sql = (
         f"WITH t AS (INSERT INTO {q(Ticket._meta.db_table)} "  # noqa: S608 (names from the models)
         f"({', '.join(q(str(f.column)) for f in fields)}) "
@@ -193,25 +223,7 @@ def _insert_filed(ticket: Ticket, events: list[TicketEvent]) -> None:
         "FROM t, unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
         "%s::timestamptz[]) AS v RETURNING id, action) SELECT t.id, e.id, e.action FROM t, e"
     )
-    columns: list[list[Any]] = [
-        [e.actor_id for e in events],
-        [e.action for e in events],
-        [e.old_value for e in events],
-        [e.new_value for e in events],
-        [e.message for e in events],
-        [e.created_at for e in events],
-    ]
-    with connection.cursor() as cursor:
-        params = [*values, *(pg_array(column) for column in columns)]
-        execute_prepared(cursor, label="ticket_filed", sql=sql, params=params)
-        rows = cursor.fetchall()
-    ticket.pk = rows[0][0]
-    ticket._state.adding, ticket._state.db = False, connection.alias
-    ids = {action: pk for _, pk, action in rows}
-    for event in events:
-        event.ticket = ticket
-        event.pk = ids[event.action]
-        event._state.adding, event._state.db = False, connection.alias
+    return fields, sql
 
 
 def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, User | None]:
@@ -249,7 +261,8 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
         "agent": Membership.Role.AGENT,
         "department": department_id,
     }
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself (see _insert_filed)
+    if db.vendor != "postgresql":
         department = next(iter(Department.objects.raw(update, params)))
         picked = department.picked  # type: ignore[attr-defined]
         return department, User.objects.filter(pk=picked).first() if picked else None
@@ -259,11 +272,11 @@ def _take_turn(*, department_id: int, take_number: bool) -> tuple[Department, Us
         f"WITH d AS ({update}) SELECT d.*, {_AGENT_COLUMNS} "  # noqa: S608
         f"FROM d LEFT JOIN {u} AS u ON u.id = d.picked"
     )
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         execute_prepared(cursor, label="department_turn", sql=select, params=params)
         row = cursor.fetchone()
     department = Department.from_db(
-        connection.alias, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
+        db.alias, [f.attname for f in Department._meta.concrete_fields], row[: len(columns)]
     )
     if row[len(columns)] is None:
         return department, None
@@ -278,7 +291,7 @@ _AGENT_COLUMNS = ", ".join(
 
 
 def _agent_from_row(row: Sequence[Any]) -> User:
-    user = User.from_db(connection.alias, [f.attname for f in User._meta.concrete_fields], row[:-1])
+    user = User.from_db(DEFAULT_DB_ALIAS, [f.attname for f in User._meta.concrete_fields], row[:-1])
     user_memberships_known(user, row[-1])
     return user
 

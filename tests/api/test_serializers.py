@@ -83,3 +83,34 @@ def test_hand_written_representations_are_what_drf_makes_of_the_declared_fields(
     assert worked.assignee and worked.closed_at and plain.requesting_department is None
     assert {c.state for c in ticket_sla_for(user=it_agent, ticket=worked, now=now)} >= {"met"}
     assert all(c.due_at for c in ticket_sla_for(user=it_agent, ticket=running, now=now))
+
+
+def test_ticket_urls_are_what_reverse_gives_without_matching_the_patterns_per_row(
+    it_type, requester, monkeypatch
+):
+    from django.urls import reverse, set_script_prefix
+
+    from api import serializers as api_serializers
+
+    tickets = [TicketFactory(request_type=it_type, created_by=requester) for _ in range(3)]
+    expected = [reverse("api:ticket-detail", args=[t.reference]) for t in tickets]
+    calls = []
+
+    def counted_reverse(*args, **kwargs):
+        calls.append(args)
+        return reverse(*args, **kwargs)
+
+    monkeypatch.setattr(api_serializers, "reverse", counted_reverse)
+    rows = TicketSerializer(tickets, many=True, context={"now": timezone.now()}).data
+    assert [row["url"] for row in rows] == expected
+    assert len(calls) <= 1  # the parts around a mark, once
+    # Behind a script prefix (SCRIPT_NAME), and a reference reverse() would quote.
+    set_script_prefix("/desk/")
+    try:
+        assert api_serializers.ticket_url(tickets[0].reference) == reverse(
+            "api:ticket-detail", args=[tickets[0].reference]
+        )
+        assert api_serializers.ticket_url(tickets[0].reference).startswith("/desk/api/")
+        assert api_serializers.ticket_url("IT 7") == reverse("api:ticket-detail", args=["IT 7"])
+    finally:
+        set_script_prefix("/")

@@ -38,7 +38,7 @@ def database_url_of_this_test() -> str:
         name = str(Path(db["NAME"]).resolve())
         assert name != ":memory:" and "mode=memory" not in name, "the test DB must be a file"
         return "sqlite:///" + name
-    if db["ENGINE"] == "django.db.backends.postgresql":
+    if db["ENGINE"] == "servicedesk.postgresql":
         credentials = quote(db["USER"] or "", safe="")
         if db["PASSWORD"]:
             credentials += ":" + quote(db["PASSWORD"], safe="")

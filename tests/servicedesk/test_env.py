@@ -34,7 +34,7 @@ def test_database_postgres_url(monkeypatch, tmp_path):
         "DATABASE_URL", "postgres://desk:p%40ss@db.internal:6543/servicedesk?sslmode=require"
     )
     config = env.get_database("DATABASE_URL", tmp_path / "unused.sqlite3")
-    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["ENGINE"] == "servicedesk.postgresql"
     assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("servicedesk", "desk", "p@ss")
     assert (config["HOST"], config["PORT"]) == ("db.internal", "6543")
     assert config["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
@@ -52,7 +52,7 @@ def test_database_postgres_scheme_aliases(monkeypatch, tmp_path, scheme):
     monkeypatch.setenv("DATABASE_URL", f"{scheme}://localhost/desk")
     config = env.get_database("DATABASE_URL", tmp_path / "db.sqlite3")
     assert (config["ENGINE"], config["NAME"], config["PORT"]) == (
-        "django.db.backends.postgresql",
+        "servicedesk.postgresql",
         "desk",
         "",
     )
