@@ -417,7 +417,12 @@ class TicketEvent(models.Model):
     # Events that would reveal internal work to a requester are shown to members only.
     INTERNAL_ACTIONS = (Action.NOTE, Action.ESCALATED)
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # No database constraint on the ticket: events are written with their ticket or
+    # under its row lock, and tickets are deleted only through the ORM, whose cascade
+    # removes their events (the reasons and the measurement: slas.models.SlaClock.ticket).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
