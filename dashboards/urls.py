@@ -1,5 +1,6 @@
 from django.urls import path
 
+import servicedesk.converters  # noqa: F401 (registers <department:...>)
 from dashboards import views
 
 urlpatterns = [
@@ -7,6 +8,6 @@ urlpatterns = [
     # Before the department codes: departments coded "me" or "map" would be hidden by them.
     path("me/", views.agent_home, name="agent_home"),
     path("map/", views.department_map_page, name="department_map"),
-    path("<str:code>/", views.lead_dashboard, name="lead_dashboard"),
-    path("<str:code>/live/", views.lead_dashboard_live, name="lead_dashboard_live"),
+    path("<department:code>/", views.lead_dashboard, name="lead_dashboard"),
+    path("<department:code>/live/", views.lead_dashboard_live, name="lead_dashboard_live"),
 ]

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import servicedesk.converters  # noqa: F401 (registers <department:...>)
 from tickets import views
 
 urlpatterns = [
@@ -7,8 +8,12 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("requests/", views.my_requests, name="my_requests"),
     path("requests/new/", views.request_departments, name="request_departments"),
-    path("requests/new/<str:code>/", views.request_types, name="request_types"),
-    path("requests/new/<str:code>/<int:request_type_id>/", views.request_new, name="request_new"),
+    path("requests/new/<department:code>/", views.request_types, name="request_types"),
+    path(
+        "requests/new/<department:code>/<int:request_type_id>/",
+        views.request_new,
+        name="request_new",
+    ),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket_detail"),
     path("tickets/<str:reference>/reply/", views.ticket_reply, name="ticket_reply"),
     path("tickets/<str:reference>/status/", views.ticket_status, name="ticket_status"),
@@ -26,5 +31,5 @@ urlpatterns = [
     ),
     path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("queue/", views.queue_home, name="queue"),
-    path("queue/<str:code>/", views.queue, name="queue_department"),
+    path("queue/<department:code>/", views.queue, name="queue_department"),
 ]
