@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.views.defaults import bad_request
 
 
 class RefuseNulMiddleware:
@@ -22,5 +23,6 @@ class RefuseNulMiddleware:
         if "%00" in request.META.get("QUERY_STRING", "") and not request.path_info.startswith(
             "/api/"
         ):
-            raise BadRequest("The address holds a NUL character.")
+            # The 400 page itself: no traceback in the log or (DEBUG) on the page for it.
+            return bad_request(request, BadRequest("The address holds a NUL character."))
         return self.get_response(request)
