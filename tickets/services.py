@@ -299,21 +299,30 @@ def _agent_from_row(row: Sequence[Any]) -> User:
 def _fewest_open_agent(*, department_id: int) -> User | None:
     """The available agent with the fewest open tickets of the department (the lowest id
     among equals), or None; on PostgreSQL with their memberships (see `_take_turn`).
-    Counted per agent through the (assignee, status, department) index, from the index
-    alone once the table is vacuumed."""
+
+    Counted per agent and open status through the (assignee, status, department) index:
+    each count an equality on its three columns, so it reads only that agent's tickets of
+    that status and department (from the index alone once the table is vacuumed), never
+    their resolved and closed ones. (One `status IN (...)` count let the planner read
+    status as a filter instead, walking every ticket the agent ever had in the department:
+    its plan on default estimates, the generic plan of the prepared statement.) The open
+    statuses, constants of the code, are written into the statement: as parameters, once
+    the table was analysed, PostgreSQL planned it afresh at every execution (custom plans
+    priced lower than the generic one: 0.35 ms of planning each)."""
     u = User._meta.db_table
     m = Membership._meta.db_table
     t = Ticket._meta.db_table
-    statuses = ", ".join(f"%(open{n})s" for n in range(len(Ticket.OPEN_STATUSES)))
     params: dict[str, Any] = {"agent": Membership.Role.AGENT, "department": department_id}
-    params.update({f"open{n}": status for n, status in enumerate(Ticket.OPEN_STATUSES)})
+    open_tickets = " + ".join(
+        f"(SELECT COUNT(*) FROM {t} WHERE {t}.assignee_id = u.id "  # noqa: S608
+        f"AND {t}.status = '{status}' AND {t}.department_id = %(department)s)"
+        for status in Ticket.OPEN_STATUSES
+    )
     columns = _AGENT_COLUMNS if connection.vendor == "postgresql" else "u.id"
     sql = (
         f"SELECT {columns} FROM {u} AS u JOIN {m} ON {m}.user_id = u.id "  # noqa: S608
         f"WHERE {m}.department_id = %(department)s AND {m}.role = %(agent)s "
-        f"AND {m}.is_available AND u.is_active ORDER BY (SELECT COUNT(*) FROM {t} "
-        f"WHERE {t}.assignee_id = u.id AND {t}.status IN ({statuses}) "
-        f"AND {t}.department_id = %(department)s), u.id LIMIT 1"
+        f"AND {m}.is_available AND u.is_active ORDER BY {open_tickets}, u.id LIMIT 1"
     )
     with connection.cursor() as cursor:
         execute_prepared(cursor, label="fewest_open_agent", sql=sql, params=params)
