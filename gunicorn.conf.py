@@ -2,11 +2,13 @@
 scripts/docker-web) and by bench/apifiling.py, so that the benchmark measures the server
 as it is deployed. Options on the command line win (the bench binds a port of its own).
 
-Threaded workers (gthread) keep each client's connection alive between requests: an
+Threaded workers (gthread's, taking new connections by least connections:
+servicedesk/gunicorn_worker.py) keep each client's connection alive between requests: an
 integration filing tickets does not pay a TCP connection per request, and a slow client
 holds a thread, not a whole process. Each thread keeps its own database connection
 (CONN_MAX_AGE), so workers x threads is the number of PostgreSQL connections one web
-container opens.
+container opens. Each worker tunes Python's garbage collector once the app is loaded
+(`post_worker_init`, at the end).
 """
 
 import gc
