@@ -134,8 +134,9 @@ def test_a_process_that_stopped_listening_listens_again_once_it_holds_the_fewest
     assert _served_by(log, 10) == [5, 5]
     # An idle process wakes once a second by itself: holding the fewest while not
     # listening, it would leave the next connection waiting up to that second (seen
-    # without the second look: waits of 0.18-0.6 s, every other connection).
-    assert max(waits) < 0.15, waits
+    # without the second look: waits of 0.18-0.6 s, every other connection; five such
+    # waits all under 0.3 s: 0.3 ** 5). Room for a loaded machine (CI runs two suites).
+    assert max(waits) < 0.3, waits
 
 
 def test_a_stuck_process_holds_up_new_connections_only_until_its_row_is_stale(serve):
