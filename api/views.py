@@ -4,6 +4,7 @@ Errors take one shape (api/errors.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from accounts.models import User
 from api import serializers as s
 from dashboards import selectors as dashboards
 from dashboards.forms import default_period
+from servicedesk.converters import DepartmentCode
 from slas.models import BusinessCalendar, SlaPolicy
 from slas.selectors import ticket_sla_as_filed, ticket_sla_for
 from surveys.stats import survey_stats
@@ -67,10 +69,12 @@ def _person(username: str | None, field: str) -> User | None:
 def _department_id(code: str | None, field: str) -> int | None:
     if not code:
         return None
-    if "\x00" in code:  # PostgreSQL refuses the string: say so rather than fail with 500
-        raise ValidationError({field: ["Null characters are not allowed."]})
+    # What cannot be a code is no department, without asking the database (which refuses
+    # some such strings, a NUL character among them: it was a 500).
     department_id = (
         Department.objects.filter(code=code.upper()).values_list("pk", flat=True).first()
+        if re.fullmatch(DepartmentCode.regex, code)
+        else None
     )
     if department_id is None:
         raise ValidationError({field: [f"No department has the code “{code}”."]})
@@ -344,9 +348,9 @@ def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     serializer_class = s.DepartmentSerializer
     lookup_field = "code"
-    # A department's code (tickets.models.Department.code), in either case: anything else
-    # is no department (404), not a string for the database to refuse.
-    lookup_value_regex = "[A-Za-z][A-Za-z0-9]{1,9}"
+    # A department's code, as in the pages' paths: anything else is no department (404),
+    # not a string for the database to refuse.
+    lookup_value_regex = DepartmentCode.regex
     pagination_class = None
     queryset = Department.objects.select_related("calendar").order_by("name")
 

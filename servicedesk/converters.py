@@ -9,7 +9,8 @@ from django.urls import register_converter
 class DepartmentCode:
     """`<department:code>`: a department's code, in either case (the views upper it;
     tickets.models.Department.code). Any other path names no page (404) before a view
-    sees it: a NUL character, which PostgreSQL refuses in a string, made those a 500."""
+    sees it: a NUL character, which PostgreSQL refuses in a string, made those a 500.
+    The API's department lookup and filters use the same `regex` (api.views)."""
 
     regex = "[A-Za-z][A-Za-z0-9]{1,9}"
 

@@ -24,7 +24,7 @@ def test_departments_and_request_types_with_their_questions(api_as, requester, i
     response = api.get("/api/v1/request-types/", {"department": "I\x00T"})
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
-    assert fields == {"department": ["Null characters are not allowed."]}
+    assert fields == {"department": ["No department has the code “I\x00T”."]}
     assert api.get("/api/v1/departments/NOPE/").status_code == 404
     assert api.get("/api/v1/departments/I%00T/").status_code == 404
     assert api.get("/api/v1/tickets/I%00T-1/").status_code == 404
